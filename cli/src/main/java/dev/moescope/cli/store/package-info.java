@@ -1,0 +1,2 @@
+/** {@code moescope store}: Inspect, verify and export Arrow activation stores. */
+package dev.moescope.cli.store;

@@ -1,0 +1,33 @@
+package dev.moescope.core;
+
+/**
+ * Logging is quiet by default (warnings and errors only) and detailed with {@code --verbose}. moescope logs
+ * through slf4j; with the slf4j-simple binding the level must be set before the first logger is created,
+ * which is why the CLI calls {@link #configure(boolean)} while parsing its options.
+ */
+public final class Logging {
+
+    private static volatile boolean verbose;
+
+    private Logging() {
+    }
+
+    public static void configure(boolean verboseOutput) {
+        verbose = verboseOutput;
+        String level = verboseOutput ? "debug" : "warn";
+        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", level);
+        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
+        System.setProperty("org.slf4j.simpleLogger.showDateTime", "false");
+        System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
+        System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
+        // Third-party chatter (DJL's engine banner, ONNX Runtime's info lines) stays out of the quiet mode.
+        if (!verboseOutput) {
+            System.setProperty("org.slf4j.simpleLogger.log.ai.djl", "warn");
+        }
+    }
+
+    /** Whether {@code --verbose} was given (error reporting prints stack traces only then). */
+    public static boolean verbose() {
+        return verbose;
+    }
+}

@@ -1,0 +1,2 @@
+/** JSON reading and writing with one configured Gson, used for manifests, summaries and provenance. */
+package dev.moescope.core.json;
