@@ -20,10 +20,9 @@ public final class Logging {
         System.setProperty("org.slf4j.simpleLogger.showDateTime", "false");
         System.setProperty("org.slf4j.simpleLogger.showThreadName", "false");
         System.setProperty("org.slf4j.simpleLogger.showShortLogName", "true");
-        // Third-party chatter (DJL's engine banner, ONNX Runtime's info lines) stays out of the quiet mode.
-        if (!verboseOutput) {
-            System.setProperty("org.slf4j.simpleLogger.log.ai.djl", "warn");
-        }
+        // Third-party warnings (DJL probing for a CUDA driver on a CPU machine, the tokenizer's length notice)
+        // are noise for a user who did not ask; --verbose shows them.
+        System.setProperty("org.slf4j.simpleLogger.log.ai.djl", verboseOutput ? "debug" : "error");
     }
 
     /** Whether {@code --verbose} was given (error reporting prints stack traces only then). */
