@@ -16,6 +16,7 @@ import java.io.BufferedReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -139,7 +140,7 @@ class FixtureModelsTest {
                     long[] row = rows.get(b);
                     assertTrue(row.length > seq, "held-out document too short");
                     System.arraycopy(row, 0, ids, b * seq, seq);
-                    java.util.Arrays.fill(mask, b * seq, (b + 1) * seq, 1L);
+                    Arrays.fill(mask, b * seq, (b + 1) * seq, 1L);
                 }
                 OrtReference.Tensor logits = OrtReference.run(session, ids, mask, rows.size(), seq).get("logits");
                 int vocab = (int) logits.shape()[2];

@@ -12,13 +12,20 @@ import com.google.gson.JsonParser;
 import dev.moescope.fixtures.Fixtures;
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
+import java.security.MessageDigest;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
  * The fixture tokenizer under DJL's Hugging Face tokenizers: loads offline, encodes held-out text to exactly
  * the ids of the project's Python reference encoder (so training data and Java inputs agree), prepends BOS,
- * round-trips through decode, and is not silently truncated at 512 tokens.
+ * round-trips through decode, and is not silently truncated at 512 tokens. The whole committed corpus sample
+ * is checked too, through per-document token counts and SHA-256 digests of the Python ids.
  */
 class FixtureTokenizerTest {
 
@@ -54,6 +61,44 @@ class FixtureTokenizerTest {
             }
         }
         assertTrue(cases >= 12, "only " + cases + " cases");
+    }
+
+    @Test
+    void djlEncodesTheWholeCorpusSampleAsThePythonReference() throws Exception {
+        JsonObject doc;
+        try (BufferedReader r = Files.newBufferedReader(Fixtures.path(Fixtures.TOKENIZER_HELDOUT))) {
+            doc = JsonParser.parseReader(r).getAsJsonObject();
+        }
+        Map<String, JsonObject> expected = new HashMap<>();
+        for (JsonElement e : doc.getAsJsonArray("corpus_sample")) {
+            expected.put(e.getAsJsonObject().get("id").getAsString(), e.getAsJsonObject());
+        }
+        int documents = 0;
+        long tokens = 0;
+        try (HuggingFaceTokenizer tokenizer = tokenizer()) {
+            for (String domain : Fixtures.DOMAINS) {
+                try (BufferedReader r = Files.newBufferedReader(Fixtures.path(Fixtures.CORPUS + "/" + domain
+                        + ".jsonl"))) {
+                    for (String line = r.readLine(); line != null; line = r.readLine()) {
+                        JsonObject row = JsonParser.parseString(line).getAsJsonObject();
+                        JsonObject want = expected.get(row.get("id").getAsString());
+                        long[] ids = tokenizer.encode(row.get("text").getAsString()).getIds();
+                        ByteBuffer bytes = ByteBuffer.allocate(ids.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+                        for (long id : ids) {
+                            bytes.putInt(Math.toIntExact(id));
+                        }
+                        String digest = HexFormat.of().formatHex(
+                                MessageDigest.getInstance("SHA-256").digest(bytes.array()));
+                        assertEquals(want.get("tokens").getAsInt(), ids.length, row.get("id").getAsString());
+                        assertEquals(want.get("ids_sha256_int32le").getAsString(), digest, row.get("id").getAsString());
+                        documents++;
+                        tokens += ids.length;
+                    }
+                }
+            }
+        }
+        assertEquals(expected.size(), documents);
+        System.out.println("DJL = Python reference encoder on " + documents + " documents, " + tokens + " tokens");
     }
 
     @Test
