@@ -8,14 +8,14 @@ import static org.junit.jupiter.api.Assertions.fail;
 import ai.onnxruntime.OrtSession;
 import com.google.gson.JsonObject;
 import dev.moescope.fixtures.NpyArray;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import dev.moescope.fixtures.PythonTests;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Tag;
@@ -36,51 +36,22 @@ class ExportToolingPythonTest {
 
     private static final Path EXPORT_DIR = Path.of(System.getProperty("basedir", ".")).resolve("export");
 
-    static String python() {
-        String configured = System.getenv("MOESCOPE_PYTHON");
-        if (configured != null && !configured.isBlank()) {
-            return configured;
-        }
-        return Files.isExecutable(Path.of("/usr/bin/python3")) ? "/usr/bin/python3" : "python3";
-    }
-
-    private static ProcessResult run(Path dir, Map<String, String> env, long timeoutSeconds, String... command)
-            throws IOException, InterruptedException {
-        ProcessBuilder pb = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true);
-        pb.environment().putAll(env);
-        Process p = pb.start();
-        byte[] out = p.getInputStream().readAllBytes();
-        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            fail(String.join(" ", command) + " timed out");
-        }
-        return new ProcessResult(p.exitValue(), new String(out, StandardCharsets.UTF_8));
-    }
-
-    private record ProcessResult(int code, String output) {
-    }
-
     @Test
     void pythonExportTestsPassAndTheirExportsRunInOnnxRuntimeJava(@TempDir Path exports) throws Exception {
-        ProcessResult probe;
-        try {
-            probe = run(EXPORT_DIR, Map.of(), 120, python(), "-c", "import torch, onnx, numpy");
-        } catch (IOException e) {
-            probe = new ProcessResult(127, e.getMessage());
-        }
-        if (probe.code() != 0) {
-            if (System.getenv("CI") != null) {
-                fail("CI needs Python with torch, onnx and numpy (" + python() + "): " + probe.output());
+        Optional<String> missing = PythonTests.missingStack();
+        if (missing.isPresent()) {
+            if (PythonTests.inCi()) {
+                fail("CI needs Python with torch, onnx and numpy: " + missing.get());
             }
-            Assumptions.abort("no Python with torch/onnx here (" + python() + "); CI runs this test");
+            Assumptions.abort("no Python with torch/onnx here (" + missing.get() + "); CI runs this test");
         }
 
-        ProcessResult tests = run(EXPORT_DIR, Map.of("MOESCOPE_MIRROR_EXPORTS", exports.toString(),
-                "PYTHONDONTWRITEBYTECODE", "1"), 600, python(), "-m", "unittest", "discover", "-s", "tests", "-v");
+        PythonTests.Outcome tests = PythonTests.unittest(EXPORT_DIR,
+                Map.of("MOESCOPE_MIRROR_EXPORTS", exports.toString()), Duration.ofMinutes(10));
         System.out.println(tests.output().lines().filter(l -> !l.contains("Warning") && !l.startsWith("  "))
                 .reduce("", (a, b) -> a + b + "\n"));
-        assertEquals(0, tests.code(), "Python export tests failed:\n" + tests.output());
-        assertTrue(tests.output().contains("OK"), tests.output());
+        assertTrue(tests.passed(), "Python export tests failed:\n" + tests.output());
+        assertTrue(tests.output().contains("\nOK"), tests.output());
 
         List<Path> dirs;
         try (Stream<Path> s = Files.list(exports)) {

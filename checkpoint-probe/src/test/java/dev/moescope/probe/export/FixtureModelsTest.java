@@ -26,7 +26,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 /**
  * The three committed ONNX fixture models under ONNX Runtime Java: every output matches the PyTorch reference
  * batch written at export time (full, right-padded and left-padded rows), router logits reproduce the PyTorch
- * gate's own top-2 choice, the sidecar describes the graph truthfully, and on held-out text tokenized by DJL the
+ * gate's own top-2 choice, padding on either side leaves real tokens unchanged, the sidecar describes the
+ * graph truthfully, and on held-out text tokenized by DJL the
  * models predict far better than a unigram model.
  */
 class FixtureModelsTest {
@@ -100,6 +101,39 @@ class FixtureModelsTest {
                 }
             }
             assertTrue(checked > 100, "checked " + checked + " routed tokens");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {Fixtures.MOE_MODEL, Fixtures.DENSE_MODEL})
+    void paddingOnEitherSideLeavesRealTokensUnchanged(String modelDir) throws Exception {
+        Map<String, NpyArray> reference = NpyArray.readNpz(
+                Fixtures.path(modelDir).resolve(Fixtures.REFERENCE_FILE));
+        long[] ids = reference.get("input_ids").longs();
+        long[] mask = reference.get("attention_mask").longs();
+        int seq = (int) reference.get("input_ids").shape()[1];
+        try (OrtSession session = OrtReference.open(Fixtures.path(modelDir).resolve(Fixtures.MODEL_FILE))) {
+            OrtReference.Tensor padded = OrtReference.run(session, ids, mask, 3, seq).get("logits");
+            int vocab = (int) padded.shape()[2];
+            for (int row = 1; row < 3; row++) { // row 1 is right-padded, row 2 left-padded
+                long[] real = new long[seq];
+                int n = 0;
+                int first = -1;
+                for (int t = 0; t < seq; t++) {
+                    if (mask[row * seq + t] == 1) {
+                        first = first < 0 ? t : first;
+                        real[n++] = ids[row * seq + t];
+                    }
+                }
+                long[] alone = Arrays.copyOf(real, n);
+                long[] ones = new long[n];
+                Arrays.fill(ones, 1L);
+                float[] unpadded = OrtReference.run(session, alone, ones, 1, n).get("logits").values();
+                float[] slice = Arrays.copyOfRange(padded.values(), (row * seq + first) * vocab,
+                        (row * seq + first + n) * vocab);
+                double diff = OrtReference.maxAbsDiff(unpadded, slice);
+                assertTrue(diff < 1e-4, "row " + row + ": padded vs unpadded logits differ by " + diff);
+            }
         }
     }
 
