@@ -27,8 +27,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The three committed ONNX fixture models under ONNX Runtime Java: every output matches the PyTorch reference
  * batch written at export time (full, right-padded and left-padded rows), router logits reproduce the PyTorch
  * gate's own top-2 choice, padding on either side leaves real tokens unchanged, the sidecar describes the
- * graph truthfully, and on held-out text tokenized by DJL the
- * models predict far better than a unigram model.
+ * graph truthfully, and on held-out text tokenized by DJL the models predict far better than a unigram model.
  */
 class FixtureModelsTest {
 
