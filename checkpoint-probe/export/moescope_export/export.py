@@ -11,6 +11,21 @@ from . import onnx_io
 from .hooked import HookedCausalLM, verify_patch
 
 
+def _weights_doc(hooked, parts) -> dict:
+    """ONNX initializer names of one MoE layer's router and experts (the probe recomputes experts from them)."""
+    doc = {"router": onnx_io.tensor_name(hooked, parts.router_weight),
+           "router_bias": onnx_io.tensor_name(hooked, parts.router_bias),
+           "selection_bias": onnx_io.tensor_name(hooked, parts.selection_bias)}
+    for role, value in parts.expert_weights.items():
+        if role == "layout":
+            doc[role] = value
+        elif isinstance(value, (list, tuple)):
+            doc[role] = [onnx_io.tensor_name(hooked, t) for t in value]
+        else:
+            doc[role] = onnx_io.tensor_name(hooked, value)
+    return doc
+
+
 class ExportError(Exception):
     """A checkpoint that cannot be exported faithfully; the message names the problem."""
 
@@ -79,15 +94,25 @@ def export_model(model: torch.nn.Module, model_type: str, out_dir: str, *, name:
     dtype = str(next(model.parameters()).dtype).replace("torch.", "")
     base = getattr(model, "model", model)
     norm = getattr(base, "norm", None)
+    head = getattr(model, "lm_head", None)
     model_info = {
         "name": name, "family": model_type,
         "num_layers": len(hooked.layers),
         "hidden_size": int(getattr(config, "hidden_size")),
         "vocab_size": vocab, "dtype": dtype, "moe_layers": hooked.moe_layers,
         "final_norm": None if norm is None else {
-            "type": "rmsnorm", "eps": float(getattr(norm, "variance_epsilon", getattr(norm, "eps", 1e-6)))},
+            "type": "layernorm" if isinstance(norm, torch.nn.LayerNorm) else "rmsnorm",
+            "eps": float(getattr(norm, "variance_epsilon", getattr(norm, "eps", 1e-6))),
+            "weight": onnx_io.tensor_name(hooked, norm.weight),
+            "bias": onnx_io.tensor_name(hooked, getattr(norm, "bias", None))},
+        "unembedding": None if head is None else onnx_io.tensor_name(hooked, head.weight),
+        "unembedding_bias": None if head is None else onnx_io.tensor_name(hooked, getattr(head, "bias", None)),
+        "moe_weights": {str(i): _weights_doc(hooked, hooked.parts[i]) for i in hooked.moe_layers},
         "positions": "cumsum(attention_mask) - 1: left and right padding both work",
     }
+    missing = onnx_io.missing_initializers(out_dir, model_info)
+    if missing:
+        raise ExportError(f"{name}: weights named in the sidecar are not graph initializers: {missing[:5]}")
     return_path = onnx_io.write_sidecar(out_dir, model_info, gating_doc, names, dtype, verification,
                                         {"source": source, "seed": seed})
     import json

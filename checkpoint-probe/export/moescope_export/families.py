@@ -36,6 +36,8 @@ class MoeParts:
     num_experts: int
     expert: Callable[[int, torch.Tensor], torch.Tensor]    # (e, x [T, H]) -> [T, H]
     shared: Optional[Callable[[torch.Tensor], torch.Tensor]]  # x -> shared experts' (gated) output
+    # the expert weights by role, for the sidecar: {"layout": str, role: tensor or [tensor per expert]}
+    expert_weights: dict
 
 
 def config_value(config, *names, default=None):
@@ -119,16 +121,28 @@ def moe_parts(model_type: str, block: nn.Module, config) -> MoeParts:
     experts = getattr(block, "experts", None)
     if model_type == "granitemoe" or hasattr(block, "input_linear"):
         expert = _granite_expert(block)
+        weights = {"layout": "fused_gate_up [E, 2I, H] gate rows first; down [E, H, I]",
+                   "gate_up": block.input_linear.weight, "down": block.output_linear.weight}
     elif model_type == "gpt_oss":
         expert = _gpt_oss_expert(experts, config)
+        weights = {"layout": "gpt_oss: gate_up [E, H, 2I] interleaved (gate even, up odd columns) + bias; "
+                             "down [E, I, H] + bias; clamped SwiGLU",
+                   "gate_up": experts.gate_up_proj, "gate_up_bias": experts.gate_up_proj_bias,
+                   "down": experts.down_proj, "down_bias": experts.down_proj_bias}
     elif isinstance(experts, nn.ModuleList):
         expert = _listed_expert(experts)
+        names = ("w1", "w3", "w2") if hasattr(experts[0], "w1") else ("gate_proj", "up_proj", "down_proj")
+        weights = {"layout": "linear_per_expert: gate, up [I, H]; down [H, I] (torch Linear [out, in])"}
+        for role, attr in zip(("gate", "up", "down"), names):
+            weights[role] = [getattr(e, attr).weight for e in experts]
     elif experts is not None and hasattr(experts, "gate_up_proj"):
         expert = _fused_expert(experts, router_w.shape[1])
+        weights = {"layout": "fused_gate_up [E, 2I, H] gate rows first; down [E, H, I]",
+                   "gate_up": experts.gate_up_proj, "down": experts.down_proj}
     else:
         raise ValueError(f"{type(block).__name__}: unknown expert layout")
     return MoeParts(router_w, router_b, sel_bias if model_type == "deepseek_v3" else None, router_w.shape[0],
-                    expert, _shared(block))
+                    expert, _shared(block), weights)
 
 
 def _router(block):

@@ -14,6 +14,7 @@ else the reference batch that a Java test checks with ONNX Runtime Java).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
@@ -58,7 +59,7 @@ def export_onnx(module: torch.nn.Module, example: Sequence[torch.Tensor], out_di
     weight_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
     if external_data is None:
         external_data = weight_bytes > PROTOBUF_LIMIT - (64 << 20)
-    with tempfile.TemporaryDirectory(dir=out_dir) as tmp:
+    with tempfile.TemporaryDirectory(dir=out_dir) as tmp, _keep_equal_initializers():
         raw = os.path.join(tmp, MODEL_FILE)
         with torch.no_grad():
             torch.onnx.export(module, tuple(example), raw, input_names=[hk.INPUT_IDS, hk.ATTENTION_MASK],
@@ -78,6 +79,60 @@ def export_onnx(module: torch.nn.Module, example: Sequence[torch.Tensor], out_di
             onnx.save_model(model, target)
     onnx.checker.check_model(target)
     return target
+
+
+@contextlib.contextmanager
+def _keep_equal_initializers():
+    """Stops the exporter from merging initializers that merely have equal values.
+
+    In eval mode torch.onnx deduplicates initializers by value as well as by storage, so two RMSNorm weights that
+    are still all ones (or two zero biases) end up as one initializer under one of their names, and the other
+    names vanish from the graph. The probe finds weights by name, so only storage-shared (tied) tensors may merge:
+    that is the exporter's training-mode behaviour, requested here through its ``is_train`` flag.
+    """
+    original = torch._C._jit_pass_onnx_deduplicate_initializers
+
+    def by_storage_only(graph, params, _is_train):
+        return original(graph, params, True)
+
+    torch._C._jit_pass_onnx_deduplicate_initializers = by_storage_only
+    try:
+        yield
+    finally:
+        torch._C._jit_pass_onnx_deduplicate_initializers = original
+
+
+def tensor_name(root: torch.nn.Module, tensor: Optional[torch.Tensor]) -> Optional[str]:
+    """The name a parameter or buffer of ``root`` carries as an ONNX initializer (constant folding off), or None.
+
+    Shared (tied) tensors export under their first name, which is what ``named_parameters`` yields.
+    """
+    if tensor is None:
+        return None
+    for name, p in root.named_parameters():
+        if p is tensor:
+            return name
+    for name, b in root.named_buffers():
+        if b is tensor:
+            return name
+    return None
+
+
+def missing_initializers(out_dir: str, model_info: dict) -> List[str]:
+    """Weight names the sidecar's model section cites (final norm, unembedding, MoE weights) that the graph lacks."""
+    import onnx
+
+    graph = onnx.load(os.path.join(out_dir, MODEL_FILE), load_external_data=False).graph
+    present = {t.name for t in graph.initializer}
+    cited = []
+    norm = model_info.get("final_norm") or {}
+    cited += [norm.get("weight"), norm.get("bias"), model_info.get("unembedding"),
+              model_info.get("unembedding_bias")]
+    for layer in (model_info.get("moe_weights") or {}).values():
+        for role, value in layer.items():
+            if role != "layout":
+                cited += value if isinstance(value, list) else [value]
+    return [n for n in cited if n is not None and n not in present]
 
 
 def save_reference(path: str, arrays: Dict[str, torch.Tensor]) -> None:

@@ -118,7 +118,21 @@ class ExportMirrors(unittest.TestCase):
         for i in moe_layers:
             self.assertGreaterEqual(per_layer[i], 5 + per_expert * experts, f"layer {i}: {per_layer[i]} MatMuls")
 
-        # 5. the sidecar says how this family gates
+        # 5. the sidecar names the router, expert, final-norm and unembedding weights as they are in the graph
+        initializers = {t.name for t in graph.graph.initializer}
+        named = [sidecar["model"]["final_norm"]["weight"], sidecar["model"]["unembedding"]]
+        for i in moe_layers:
+            w = sidecar["model"]["moe_weights"][str(i)]
+            named.append(w["router"])
+            for role, value in w.items():
+                if role not in ("layout", "router") and value is not None:
+                    named += value if isinstance(value, list) else [value]
+            if "gate" in w:
+                self.assertEqual(len(w["gate"]), experts)
+        for name in named:
+            self.assertIn(name, initializers)
+
+        # 6. the sidecar says how this family gates
         for key, value in EXPECTED_GATING[family].items():
             self.assertEqual(sidecar["gating"][key], value, key)
         if family == "deepseek_v3":
