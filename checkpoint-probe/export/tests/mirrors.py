@@ -13,6 +13,7 @@ layer and ``model(...).logits``.
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 import torch
@@ -167,6 +168,77 @@ class DeepseekV3Moe(nn.Module):
         self.last_selected = sel
         out = _combine(x, sel, torch.stack(w_all).to(x.dtype), lambda e, v: self.experts[e](v))
         return (out + self.shared_experts(x)).reshape(b, s, h)
+
+
+class DeepseekV2Moe(nn.Module):
+    """Softmax scores, group-limited by each group's best score, raw weights x scaling, shared experts."""
+
+    def __init__(self, experts, top_k, n_group, topk_group, scale):
+        super().__init__()
+        self.top_k, self.n_group, self.topk_group, self.scale = top_k, n_group, topk_group, scale
+        self.gate = V3Gate(experts)
+        del self.gate.e_score_correction_bias
+        self.experts = nn.ModuleList(Mlp() for _ in range(experts))
+        self.shared_experts = Mlp(inner=2 * INNER)
+        self.last_selected = None
+
+    def forward(self, hidden):
+        b, s, h = hidden.shape
+        x = hidden.reshape(-1, h)
+        scores = F.linear(x, self.gate.weight).softmax(dim=-1, dtype=torch.float32)
+        per_group = scores.shape[1] // self.n_group
+        sel_all, w_all = [], []
+        for t in range(x.shape[0]):
+            row = scores[t].tolist()
+            best = [max(row[g * per_group:(g + 1) * per_group]) for g in range(self.n_group)]
+            keep = sorted(range(self.n_group), key=lambda g: -best[g])[:self.topk_group]
+            masked = [row[e] if e // per_group in keep else 0.0 for e in range(len(row))]
+            chosen = sorted(range(len(masked)), key=lambda e: -masked[e])[:self.top_k]
+            sel_all.append(chosen)
+            w_all.append(scores[t, chosen] * self.scale)
+        sel = torch.tensor(sel_all)
+        self.last_selected = sel
+        out = _combine(x, sel, torch.stack(w_all).to(x.dtype), lambda e, v: self.experts[e](v))
+        return (out + self.shared_experts(x)).reshape(b, s, h)
+
+
+class PhiMoe(nn.Module):
+    """PhiMoE: Mixtral layout (gate, w1/w3/w2 experts) routed by the sparsemixer, written token by token."""
+
+    def __init__(self, experts, jitter_eps):
+        super().__init__()
+        self.jitter_eps = jitter_eps
+        self.gate = nn.Linear(HIDDEN, experts, bias=False)
+        self.experts = nn.ModuleList(Mlp(("w1", "w3", "w2")) for _ in range(experts))
+        self.last_selected = None
+
+    def _round(self, row, allowed):
+        """One sparsemixer round over the allowed experts: argmax, then softmax inside the relative window."""
+        best = max(allowed, key=lambda e: row[e])
+        kept = []
+        for e in allowed:
+            den = max(abs(row[e]), row[best])
+            # den == 0 only when both are 0: torch computes 0/0 = nan, and nan > eps is False, so e is kept
+            if den == 0 or (row[best] - row[e]) / den <= 2 * self.jitter_eps:
+                kept.append(e)
+        z = sum(math.exp(row[e] - row[best]) for e in kept)
+        return best, 1.0 / z
+
+    def forward(self, hidden):
+        b, s, h = hidden.shape
+        x = hidden.reshape(-1, h)
+        logits = self.gate(x)
+        sel_all, w_all = [], []
+        for t in range(x.shape[0]):
+            row = logits[t].tolist()
+            first, w1 = self._round(row, list(range(len(row))))
+            second, w2 = self._round(row, [e for e in range(len(row)) if e != first])
+            sel_all.append([first, second])
+            w_all.append([w1, w2])
+        sel = torch.tensor(sel_all)
+        self.last_selected = sel
+        out = _combine(x, sel, torch.tensor(w_all, dtype=x.dtype), lambda e, v: self.experts[e](v))
+        return out.reshape(b, s, h), logits
 
 
 class GptOssExperts(nn.Module):
@@ -327,6 +399,14 @@ def build(family: str, seed: int = 0) -> MirrorCausalLM:
         cfg = _config("deepseek_v3", n_routed_experts=8, num_experts_per_tok=2, norm_topk_prob=True,
                       n_group=4, topk_group=2, routed_scaling_factor=2.5, n_shared_experts=1)
         layers = [Layer("mlp", Mlp())] + [Layer("mlp", DeepseekV3Moe(8, 2, 4, 2, 2.5)) for _ in range(LAYERS)]
+    elif family == "deepseek_v2":
+        cfg = _config("deepseek_v2", n_routed_experts=8, num_experts_per_tok=2, norm_topk_prob=False,
+                      topk_method="group_limited_greedy", n_group=4, topk_group=2, routed_scaling_factor=1.5,
+                      n_shared_experts=2)
+        layers = [Layer("mlp", Mlp())] + [Layer("mlp", DeepseekV2Moe(8, 2, 4, 2, 1.5)) for _ in range(LAYERS)]
+    elif family == "phimoe":
+        cfg = _config("phimoe", num_local_experts=6, num_experts_per_tok=2, router_jitter_noise=0.3)
+        layers = [Layer("block_sparse_moe", PhiMoe(6, 0.3)) for _ in range(LAYERS)]
     elif family == "gpt_oss":
         cfg = _config("gpt_oss", num_local_experts=4, num_experts_per_tok=2)
         layers = [Layer("mlp", GptOssMoe(4, 2)) for _ in range(LAYERS)]
@@ -340,4 +420,5 @@ def build(family: str, seed: int = 0) -> MirrorCausalLM:
     return model
 
 
-FAMILIES = ("mixtral", "olmoe", "qwen3_moe", "qwen2_moe", "deepseek", "deepseek_v3", "gpt_oss", "granitemoe")
+FAMILIES = ("mixtral", "olmoe", "qwen3_moe", "qwen2_moe", "deepseek", "deepseek_v2", "deepseek_v3", "phimoe",
+            "gpt_oss", "granitemoe")

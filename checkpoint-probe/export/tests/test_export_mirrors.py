@@ -37,6 +37,9 @@ EXPECTED_GATING = {
     "deepseek": {"normalize_topk": False, "shared_experts": 2, "shared_expert_gate": "none"},
     "deepseek_v3": {"score_function": "sigmoid", "selection_bias": True, "n_group": 4, "topk_group": 2,
                     "group_score": "top2_sum", "routed_scaling_factor": 2.5, "normalize_topk": True},
+    "deepseek_v2": {"score_function": "softmax", "n_group": 4, "topk_group": 2, "group_score": "max",
+                    "routed_scaling_factor": 1.5, "normalize_topk": False, "shared_experts": 2},
+    "phimoe": {"score_function": "sparsemixer", "top_k": 2, "jitter_eps": 0.3},
     "gpt_oss": {"score_before_topk": False, "router_bias": True, "top_k": 2},
     "granitemoe": {"score_before_topk": False, "router_bias": False, "top_k": 2},
 }

@@ -57,7 +57,7 @@ class ExportToolingPythonTest {
         try (Stream<Path> s = Files.list(exports)) {
             dirs = s.filter(d -> Files.exists(d.resolve("moescope-export.json"))).sorted().toList();
         }
-        assertTrue(dirs.size() >= 8, "expected every mirror family exported, got " + dirs);
+        assertTrue(dirs.size() >= 10, "expected every mirror family exported, got " + dirs);
         List<String> checked = new ArrayList<>();
         for (Path dir : dirs) {
             checkAgainstReference(dir);
