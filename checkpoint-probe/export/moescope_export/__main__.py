@@ -17,6 +17,8 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="output directory: model.onnx, moescope-export.json, reference.npz")
     p.add_argument("--dtype", choices=("float32", "float16", "bfloat16"), default="float32",
                    help="export precision (fp16/bf16 need ONNX Runtime CUDA for most ops; default float32)")
+    p.add_argument("--device", default="cpu",
+                   help="where PyTorch runs the model while tracing and verifying: cpu or cuda (fp16/bf16 need cuda)")
     p.add_argument("--logits-only", action="store_true", help="export only the logits output")
     p.add_argument("--opset", type=int, default=17)
     p.add_argument("--external-data", choices=("auto", "yes", "no"), default="auto",
@@ -47,6 +49,7 @@ def main(argv=None) -> int:
     model = transformers.AutoModelForCausalLM.from_pretrained(
         args.model, torch_dtype=dtype, attn_implementation="eager", trust_remote_code=args.trust_remote_code,
         local_files_only=True)
+    model = model.to(args.device)
     ext = {"auto": None, "yes": True, "no": False}[args.external_data]
     try:
         sidecar = export_model(model, config.model_type, args.out, name=args.model.rstrip("/").split("/")[-1],

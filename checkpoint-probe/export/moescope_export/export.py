@@ -59,7 +59,8 @@ def export_model(model: torch.nn.Module, model_type: str, out_dir: str, *, name:
     hooked = HookedCausalLM(model, model_type, with_hooks=with_hooks)
     if not hooked.moe_layers:
         raise ExportError(f"{name}: no MoE layer found (model_type {model_type})")
-    ids, mask = example_batch(vocab, seed, reference_ids)
+    device = next(model.parameters()).device
+    ids, mask = (t.to(device) for t in example_batch(vocab, seed, reference_ids))
     patch_check = verify_patch(hooked, ids, mask)
     if patch_check["top1_agreement"] < min_top1_agreement:
         raise ExportError(f"{name}: the all-experts forward disagrees with the model's own forward "
@@ -70,7 +71,7 @@ def export_model(model: torch.nn.Module, model_type: str, out_dir: str, *, name:
         outputs = dict(zip(names, hooked(ids, mask)))
         top_ids = hooked.top_k_ids()
     # a different, smaller example for tracing: every axis must stay symbolic, nothing may be specialised to it
-    trace_ids = torch.randint(3, vocab, (2, 5), generator=torch.Generator().manual_seed(seed + 1))
+    trace_ids = torch.randint(3, vocab, (2, 5), generator=torch.Generator().manual_seed(seed + 1)).to(device)
     onnx_io.export_onnx(hooked, (trace_ids, torch.ones_like(trace_ids)), out_dir, names, opset=opset,
                         external_data=external_data)
     arrays = {"input_ids": ids, "attention_mask": mask}
@@ -81,12 +82,12 @@ def export_model(model: torch.nn.Module, model_type: str, out_dir: str, *, name:
 
     verification = {"pytorch_all_experts_vs_own_forward": patch_check, "reference": "reference.npz"}
     ort = onnx_io.run_onnxruntime(os.path.join(out_dir, onnx_io.MODEL_FILE),
-                                  {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})
+                                  {"input_ids": ids.cpu().numpy(), "attention_mask": mask.cpu().numpy()})
     if ort is None:
         verification["onnxruntime"] = "Python onnxruntime not importable: check reference.npz with ONNX Runtime"
     else:
-        verification["onnxruntime"] = onnx_io.compare({k: v.float().numpy() for k, v in outputs.items()}, ort,
-                                                      hooked.spec.top_k, mask.numpy().astype(bool))
+        verification["onnxruntime"] = onnx_io.compare({k: v.float().cpu().numpy() for k, v in outputs.items()},
+                                                      ort, hooked.spec.top_k, mask.cpu().numpy().astype(bool))
     gating_doc = hooked.spec.to_json()
     if hooked.spec.selection_bias:
         gating_doc["selection_bias_values"] = {str(i): hooked.parts[i].selection_bias.float().tolist()
