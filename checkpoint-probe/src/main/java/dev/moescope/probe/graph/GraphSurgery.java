@@ -1,0 +1,212 @@
+package dev.moescope.probe.graph;
+
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import dev.moescope.core.error.MoescopeException;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Edits of an ONNX graph that ONNX Runtime's Java API cannot do itself. Each returns a new {@code ModelProto};
+ * save it with {@link ModelFiles#saveBeside} so external data still resolves. Initializers are never touched,
+ * so external-data references stay as they are.
+ */
+public final class GraphSurgery {
+
+    private GraphSurgery() {
+    }
+
+    /** A model with extra outputs, and the output name each requested tensor got. */
+    public record Exposed(ModelProto model, Map<String, String> outputs) {
+    }
+
+    /**
+     * Makes each tensor of {@code aliasToTensor} a graph output called by its alias (via an {@code Identity} node;
+     * the values are the tensor's own). A tensor already a graph output under that alias is left alone; if the alias
+     * names another tensor already, the tensor is exposed under its own name. Element types come from
+     * {@link GraphIndex#elemType}; an undeterminable type is an error naming the tensor.
+     */
+    public static Exposed expose(ModelProto model, Map<String, String> aliasToTensor) {
+        GraphIndex idx = new GraphIndex(model.getGraph());
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        Set<String> outputs = new HashSet<>(idx.graphOutputs());
+        Map<String, String> result = new LinkedHashMap<>();
+        for (Map.Entry<String, String> e : aliasToTensor.entrySet()) {
+            String alias = e.getKey();
+            String tensor = e.getValue();
+            if (!idx.exists(tensor)) {
+                throw MoescopeException.badInput("no tensor '" + tensor + "' in the model (for " + alias + ")");
+            }
+            if (alias.equals(tensor) && outputs.contains(tensor)) {
+                result.put(alias, tensor);
+                continue;
+            }
+            int type = idx.elemType(tensor);
+            if (type == 0) {
+                throw MoescopeException.badInput("cannot tell the element type of tensor '" + tensor
+                        + "'; add it to the graph's value_info");
+            }
+            String name = alias;
+            if (idx.exists(alias) || outputs.contains(alias)) {
+                name = tensor; // the alias is taken: expose the tensor under its own name
+                if (outputs.contains(tensor)) {
+                    result.put(alias, tensor);
+                    continue;
+                }
+            } else {
+                g.addNode(NodeProto.newBuilder().setOpType("Identity").setName("moescope/expose/" + alias)
+                        .addInput(tensor).addOutput(alias));
+            }
+            g.addOutput(valueInfo(name, type));
+            outputs.add(name);
+            result.put(alias, name);
+        }
+        return new Exposed(model.toBuilder().setGraph(g).build(), result);
+    }
+
+    /**
+     * Sets k of every {@code TopK} (its K input becomes a new int64 initializer; the {@code k} attribute before
+     * opset 10) and every fused {@code MoE}/{@code QMoE} op ({@code k} attribute). Returns the number of nodes
+     * changed in {@code changed[0]} if given. A graph that bakes the old k into a shape elsewhere (a constant
+     * {@code Reshape} to [..., k]) fails in ONNX Runtime; dense and per-expert-loop exports do not.
+     */
+    public static ModelProto overrideTopK(ModelProto model, int k, int[] changed) {
+        if (k < 1) {
+            throw MoescopeException.usage("top-k override must be positive, got " + k);
+        }
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        int count = 0;
+        for (int i = 0; i < g.getNodeCount(); i++) {
+            NodeProto n = g.getNode(i);
+            NodeProto.Builder nb = null;
+            if (n.getOpType().equals("TopK")) {
+                nb = n.toBuilder();
+                if (n.getInputCount() > 1) {
+                    String kName = "moescope/topk_k/" + i;
+                    g.addInitializer(TensorProto.newBuilder().setName(kName)
+                            .setDataType(TensorProto.DataType.INT64_VALUE).addDims(1).addInt64Data(k));
+                    nb.setInput(1, kName);
+                } else {
+                    setIntAttr(nb, "k", k);
+                }
+            } else if (n.getOpType().equals("MoE") || n.getOpType().equals("QMoE")) {
+                nb = n.toBuilder();
+                setIntAttr(nb, "k", k);
+            }
+            if (nb != null) {
+                g.setNode(i, nb);
+                count++;
+            }
+        }
+        if (count == 0) {
+            throw MoescopeException.badInput("the model has no TopK or fused MoE node whose k could be overridden");
+        }
+        if (changed != null && changed.length > 0) {
+            changed[0] = count;
+        }
+        return model.toBuilder().setGraph(g).build();
+    }
+
+    /**
+     * Turns {@code tensor} into a graph input of the same element type (for splicing a replacement, e.g. an SAE
+     * reconstruction, back in): every consumer then reads the fed value. An {@code Identity} alias (a hook output)
+     * is followed back to the real tensor, so that the downstream computation, not just the alias, sees the
+     * replacement. Nodes left computing nothing the graph uses are removed.
+     *
+     * @return the model and, through {@code inputName[0]} if given, the input's name (the real tensor's)
+     */
+    public static ModelProto hookToInput(ModelProto model, String tensor, String[] inputName) {
+        GraphIndex idx = new GraphIndex(model.getGraph());
+        if (!idx.exists(tensor)) {
+            throw MoescopeException.badInput("no tensor '" + tensor + "' in the model");
+        }
+        String real = tensor;
+        NodeProto p = idx.producer(real);
+        while (p != null && p.getOpType().equals("Identity") && !idx.isGraphInput(p.getInput(0))) {
+            real = p.getInput(0);
+            p = idx.producer(real);
+        }
+        if (idx.isGraphInput(real)) {
+            throw MoescopeException.usage("'" + tensor + "' is already a graph input");
+        }
+        if (p == null) {
+            throw MoescopeException.usage("'" + tensor + "' is a constant, not a computed tensor");
+        }
+        int type = idx.elemType(real);
+        if (type == 0) {
+            throw MoescopeException.badInput("cannot tell the element type of tensor '" + real + "'");
+        }
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        int pi = idx.order(p);
+        NodeProto.Builder pb = g.getNode(pi).toBuilder();
+        for (int o = 0; o < pb.getOutputCount(); o++) {
+            if (pb.getOutput(o).equals(real)) {
+                pb.setOutput(o, real + "/moescope_detached");
+            }
+        }
+        g.setNode(pi, pb);
+        g.addInput(valueInfo(real, type));
+        // a hook that was an output of this very tensor would now echo the input: drop it from the outputs
+        List<ValueInfoProto> outs = new ArrayList<>(g.getOutputList());
+        final String realName = real;
+        outs.removeIf(v -> v.getName().equals(realName));
+        g.clearOutput().addAllOutput(outs);
+        pruneDeadNodes(g);
+        if (inputName != null && inputName.length > 0) {
+            inputName[0] = real;
+        }
+        return model.toBuilder().setGraph(g).build();
+    }
+
+    /** Removes nodes none of whose outputs is consumed or a graph output, until none is left. */
+    static void pruneDeadNodes(GraphProto.Builder g) {
+        boolean removed = true;
+        while (removed) {
+            removed = false;
+            Set<String> used = new HashSet<>();
+            for (ValueInfoProto v : g.getOutputList()) {
+                used.add(v.getName());
+            }
+            for (NodeProto n : g.getNodeList()) {
+                used.addAll(n.getInputList());
+            }
+            for (int i = g.getNodeCount() - 1; i >= 0; i--) {
+                NodeProto n = g.getNode(i);
+                boolean live = false;
+                for (String o : n.getOutputList()) {
+                    live |= !o.isEmpty() && used.contains(o);
+                }
+                if (!live) {
+                    g.removeNode(i);
+                    removed = true;
+                }
+            }
+        }
+    }
+
+    private static void setIntAttr(NodeProto.Builder nb, String name, long value) {
+        for (int a = 0; a < nb.getAttributeCount(); a++) {
+            if (nb.getAttribute(a).getName().equals(name)) {
+                nb.setAttribute(a, nb.getAttribute(a).toBuilder().setI(value));
+                return;
+            }
+        }
+        nb.addAttribute(AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value));
+    }
+
+    static ValueInfoProto valueInfo(String name, int elemType) {
+        return ValueInfoProto.newBuilder().setName(name)
+                .setType(TypeProto.newBuilder().setTensorType(TypeProto.Tensor.newBuilder().setElemType(elemType)))
+                .build();
+    }
+}
