@@ -15,14 +15,19 @@ import java.util.Map;
  * The inputs a decoder export declares and how each is filled for a teacher-forced prefill: {@code input_ids},
  * {@code attention_mask}, {@code position_ids}, {@code token_type_ids} (zeros), empty past key/values (the past
  * sequence dimension is 0, created through the buffer path since ORT's array path rejects zero-length tensors),
- * and {@code use_cache_branch} (false) of merged decoders. Any other input is bad input naming it.
+ * and {@code use_cache_branch} (false) of merged decoders. Any other floating input is {@link Role#EXTRA}: the
+ * caller feeds it (a spliced hook); any other input is bad input naming it.
  *
  * @param inputs one entry per model input, in the model's order
  */
 public record ModelInputs(List<Input> inputs) {
 
     /** What an input is for. */
-    public enum Role { INPUT_IDS, ATTENTION_MASK, POSITION_IDS, TOKEN_TYPE_IDS, PAST, USE_CACHE_BRANCH }
+    public enum Role {
+        INPUT_IDS, ATTENTION_MASK, POSITION_IDS, TOKEN_TYPE_IDS, PAST, USE_CACHE_BRANCH,
+        /** Not a decoder input: the caller must feed it each run (a hook turned into an input for splicing). */
+        EXTRA
+    }
 
     /**
      * One model input.
@@ -49,6 +54,10 @@ public record ModelInputs(List<Input> inputs) {
                 throw MoescopeException.badInput(model, "input '" + name + "' is not a tensor");
             }
             Role role = roleOf(name);
+            if (role == null && (t.type == OnnxJavaType.FLOAT || t.type == OnnxJavaType.FLOAT16
+                    || t.type == OnnxJavaType.BFLOAT16)) {
+                role = Role.EXTRA;
+            }
             if (role == null) {
                 throw MoescopeException.badInput(model, "input '" + name + "' is not one moescope can fill "
                         + "(input_ids, attention_mask, position_ids, token_type_ids, past key/values, use_cache_branch)");
@@ -92,6 +101,11 @@ public record ModelInputs(List<Input> inputs) {
             return Role.PAST;
         }
         return null;
+    }
+
+    /** Names of the inputs the caller must feed ({@link Role#EXTRA}). */
+    public List<String> extraNames() {
+        return inputs.stream().filter(i -> i.role() == Role.EXTRA).map(Input::name).toList();
     }
 
     /**

@@ -197,6 +197,14 @@ public final class OrtRunner implements AutoCloseable {
      * Input and output native tensors are closed before returning, even on failure.
      */
     public Map<String, HostTensor> run(TokenBatch batch, Set<String> outputs) {
+        return run(batch, outputs, Map.of());
+    }
+
+    /**
+     * As {@link #run(TokenBatch, Set)}, feeding {@code extras} (float values with their shape) to the model's
+     * {@link ModelInputs.Role#EXTRA} inputs, e.g. an SAE reconstruction spliced in place of a hook tensor.
+     */
+    public Map<String, HostTensor> run(TokenBatch batch, Set<String> outputs, Map<String, HostTensor> extras) {
         for (String o : outputs) {
             if (!session.getOutputNames().contains(o)) {
                 throw MoescopeException.badInput(config.model(), "no output '" + o + "' (outputs: "
@@ -207,7 +215,7 @@ public final class OrtRunner implements AutoCloseable {
         try {
             Map<String, OnnxTensor> feed = new LinkedHashMap<>();
             for (ModelInputs.Input in : inputs.inputs()) {
-                OnnxTensor t = createInput(in, batch);
+                OnnxTensor t = createInput(in, batch, extras);
                 created.add(t);
                 feed.put(in.name(), t);
             }
@@ -228,9 +236,18 @@ public final class OrtRunner implements AutoCloseable {
         }
     }
 
-    private OnnxTensor createInput(ModelInputs.Input in, TokenBatch b) throws OrtException {
+    private OnnxTensor createInput(ModelInputs.Input in, TokenBatch b, Map<String, HostTensor> extras)
+            throws OrtException {
         long[] shape2 = {b.batch(), b.seqLen()};
         return switch (in.role()) {
+            case EXTRA -> {
+                HostTensor x = extras.get(in.name());
+                if (x == null || x.floats() == null) {
+                    throw MoescopeException.badInput(config.model(), "input '" + in.name() + "' is not one moescope "
+                            + "can fill (input_ids, attention_mask, position_ids, past key/values) and no value was given");
+                }
+                yield floatTensor(x.floats(), x.shape(), in.type());
+            }
             case INPUT_IDS -> intTensor(b.ids(), shape2, in.type());
             case ATTENTION_MASK -> intTensor(b.attentionMask(), shape2, in.type());
             case POSITION_IDS -> intTensor(b.positionIds(), shape2, in.type());
@@ -246,6 +263,18 @@ public final class OrtRunner implements AutoCloseable {
                         : OnnxTensor.createTensor(env, empty, shape, in.type());
             }
         };
+    }
+
+    private OnnxTensor floatTensor(float[] values, long[] shape, OnnxJavaType type) throws OrtException {
+        if (type == OnnxJavaType.FLOAT) {
+            return OnnxTensor.createTensor(env, FloatBuffer.wrap(values), shape);
+        }
+        ShortBuffer bits = ShortBuffer.allocate(values.length);
+        for (float v : values) {
+            bits.put(type == OnnxJavaType.FLOAT16 ? Fp16Conversions.floatToFp16(v) : Fp16Conversions.floatToBf16(v));
+        }
+        bits.flip();
+        return OnnxTensor.createTensor(env, bits, shape, type);
     }
 
     private OnnxTensor intTensor(long[] values, long[] shape, OnnxJavaType type) throws OrtException {
