@@ -26,7 +26,8 @@ import java.util.regex.Pattern;
  *   <li><b>router logits</b>: the output of a {@code MatMul}/{@code Gemm} whose weight is a constant [hidden, E]
  *   ([E, hidden] with {@code transB} or a {@code Transpose}), optionally through {@code Add} of a constant bias,
  *   {@code Reshape}, {@code Cast}, {@code Identity}, {@code (Un)Squeeze}, {@code Flatten}, feeding {@code Softmax},
- *   {@code Sigmoid} or {@code TopK}; or the {@code router_probs} input of a fused {@code com.microsoft.MoE}/
+ *   {@code Sigmoid} or {@code TopK}, whose scores reach a {@code TopK}/{@code ArgMax} within a few element-wise
+ *   ops (which rules out the Sigmoid of a SiLU); or the {@code router_probs} input of a fused {@code com.microsoft.MoE}/
  *   {@code QMoE} op (which takes logits despite its name);</li>
  *   <li><b>MoE output and residual</b>: the first {@code Add} (or {@code Skip*LayerNormalization}) after the router
  *   that joins a tensor computed from the router logits ({@code moe_out}) with one the router input is computed from
@@ -45,6 +46,12 @@ public final class ProbeDetector {
     private static final Set<String> PASS_OPS = Set.of("Reshape", "Cast", "Identity", "Squeeze", "Unsqueeze",
             "Flatten", "Add", "Div", "Mul");
     private static final Set<String> FUSED_MOE = Set.of("MoE", "QMoE");
+    /** Ops a selection path may pass between the scores and their TopK (bias, group reshapes, masks). */
+    private static final Set<String> SELECTION_PATH = Set.of("Softmax", "LogSoftmax", "Sigmoid", "Reshape", "Cast",
+            "Identity", "Squeeze", "Unsqueeze", "Flatten", "Add", "Sub", "Mul", "Div", "Neg", "Where", "Expand",
+            "Transpose", "ReduceMax", "ReduceSum");
+    /** Ops that select experts: a router's scores must reach one. */
+    private static final Set<String> SELECTION_OPS = Set.of("TopK", "ArgMax");
     private static final Pattern HOOK = Pattern.compile("blocks\\.(\\d+)\\.([A-Za-z0-9_]+)");
 
     private ProbeDetector() {
@@ -119,7 +126,8 @@ public final class ProbeDetector {
                 }
                 if (score != null) {
                     // a fused op's router input is recorded when that op is reached
-                    if (!FUSED_MOE.contains(score.getOpType()) && seen.add(t)) {
+                    // a Sigmoid of a SiLU or a softmax of a classifier selects nothing: require a TopK/ArgMax downstream
+                    if (!FUSED_MOE.contains(score.getOpType()) && reachesSelection(idx, t) && seen.add(t)) {
                         found.add(new Router(t, n, n.getInput(0), experts, score));
                     }
                     break;
@@ -133,6 +141,31 @@ public final class ProbeDetector {
         // fused ops are found at their own node; keep graph order
         found.sort((a, b) -> Integer.compare(idx.order(a.node()), idx.order(b.node())));
         return found;
+    }
+
+    /** Does {@code t} reach a TopK/ArgMax within a few element-wise/shape ops (no MatMul in between)? */
+    static boolean reachesSelection(GraphIndex idx, String t) {
+        List<String> frontier = List.of(t);
+        Set<String> seen = new HashSet<>();
+        for (int depth = 0; depth < 6 && !frontier.isEmpty(); depth++) {
+            List<String> next = new ArrayList<>();
+            for (String x : frontier) {
+                for (NodeProto c : idx.consumers(x)) {
+                    if (SELECTION_OPS.contains(c.getOpType())) {
+                        return true;
+                    }
+                    if (SELECTION_PATH.contains(c.getOpType())) {
+                        for (String o : c.getOutputList()) {
+                            if (seen.add(o)) {
+                                next.add(o);
+                            }
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return false;
     }
 
     /** E if {@code n} is a MatMul/Gemm with a constant 2-D weight, else 0. */
@@ -243,12 +276,12 @@ public final class ProbeDetector {
         return sites;
     }
 
-    /** TopK nodes within a few element-wise hops of the router logits (softmax/sigmoid, bias add, casts). */
+    /** TopK nodes within a few element-wise hops of the router logits (softmax/sigmoid, bias add, casts, groups). */
     static List<NodeProto> nearTopKs(GraphIndex idx, String logits) {
         List<NodeProto> out = new ArrayList<>();
         List<String> frontier = List.of(logits);
         Set<String> seen = new HashSet<>();
-        for (int depth = 0; depth < 4 && !frontier.isEmpty(); depth++) {
+        for (int depth = 0; depth < 6 && !frontier.isEmpty(); depth++) {
             List<String> next = new ArrayList<>();
             for (String t : frontier) {
                 for (NodeProto c : idx.consumers(t)) {
@@ -257,7 +290,7 @@ public final class ProbeDetector {
                     }
                     if (c.getOpType().equals("TopK")) {
                         out.add(c);
-                    } else if (SCORE_OPS.contains(c.getOpType()) || PASS_OPS.contains(c.getOpType())) {
+                    } else if (SELECTION_PATH.contains(c.getOpType())) {
                         next.addAll(c.getOutputList());
                     }
                 }
