@@ -241,6 +241,24 @@ public final class ProbeDetector {
         }
     }
 
+    /**
+     * Rows of the token embedding: the constant table a {@code Gather} indexes with the {@code input_ids} input;
+     * 0 if the graph does not show one (a tokenizer id must stay below it).
+     */
+    public static int embeddingRows(ModelProto model) {
+        GraphIndex idx = new GraphIndex(model.getGraph());
+        for (NodeProto n : model.getGraph().getNodeList()) {
+            if (n.getOpType().equals("Gather") && n.getInputCount() == 2 && idx.isGraphInput(n.getInput(1))
+                    && n.getInput(1).equals("input_ids")) {
+                TensorProto table = idx.constant(n.getInput(0));
+                if (table != null && table.getDimsCount() == 2) {
+                    return (int) table.getDims(0);
+                }
+            }
+        }
+        return 0;
+    }
+
     /** Graph outputs named {@code blocks.<L>.<kind>}. */
     private static Map<Integer, Map<String, String>> hookOutputs(GraphIndex idx) {
         Map<Integer, Map<String, String>> m = new TreeMap<>();

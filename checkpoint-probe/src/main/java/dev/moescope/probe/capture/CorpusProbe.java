@@ -1,0 +1,101 @@
+package dev.moescope.probe.capture;
+
+import dev.moescope.core.error.Require;
+import dev.moescope.core.progress.Progress;
+import dev.moescope.probe.corpus.CorpusReader;
+import dev.moescope.probe.corpus.TextTokenizer;
+import dev.moescope.probe.corpus.Window;
+import dev.moescope.probe.corpus.Windows;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Streams a corpus through a {@link RoutingCapture} into a {@link CaptureSink}: documents are tokenised one at a
+ * time, cut into windows, gathered into batches of {@code batchSize} windows and captured; memory is bounded by
+ * one batch (plus one document's tokens), whatever the corpus size.
+ */
+public final class CorpusProbe {
+
+    /**
+     * Batching options.
+     *
+     * @param seqLen    window length in tokens
+     * @param overlap   context tokens repeated at the start of each following window of a document
+     * @param batchSize windows per model run
+     * @param maxTokens stop after recording this many tokens (0 = whole corpus)
+     */
+    public record Options(int seqLen, int overlap, int batchSize, long maxTokens) {
+        public Options {
+            Require.positive("seq-len", seqLen);
+            Require.that(overlap >= 0 && overlap < seqLen, "overlap", "in [0, seq-len)", overlap);
+            Require.positive("batch size", batchSize);
+            Require.that(maxTokens >= 0, "max tokens", "non-negative", maxTokens);
+        }
+    }
+
+    /** What a probe run did. */
+    public record Result(long documents, long tokens, long batches, double seconds, long topKMismatches,
+                         long topKChecked) {
+        public double tokensPerSecond() {
+            return seconds > 0 ? tokens / seconds : 0;
+        }
+    }
+
+    private CorpusProbe() {
+    }
+
+    public static Result run(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, RoutingCapture capture,
+                             Options o, CaptureSink sink) {
+        long t0 = System.nanoTime();
+        List<Window> pending = new ArrayList<>();
+        long[] tokens = {0};
+        long[] batches = {0};
+        try (Progress progress = Progress.start("probe", o.maxTokens() > 0 ? o.maxTokens() : -1, "tok")) {
+            long docs = CorpusReader.read(corpus, read, doc -> {
+                long[] ids = tokenizer.encode(doc.text());
+                for (Window w : Windows.split(doc.index(), doc.domain(), ids, o.seqLen(), o.overlap())) {
+                    long scored = w.ids().length - w.firstScored();
+                    if (o.maxTokens() > 0 && tokens[0] + scored > o.maxTokens()) {
+                        w = truncate(w, (int) (o.maxTokens() - tokens[0]));
+                        scored = w.ids().length - w.firstScored();
+                    }
+                    if (scored > 0) {
+                        pending.add(w);
+                        tokens[0] += scored;
+                    }
+                    if (pending.size() == o.batchSize()) {
+                        flush(pending, capture, sink, progress, batches);
+                    }
+                    if (o.maxTokens() > 0 && tokens[0] >= o.maxTokens()) {
+                        return false;
+                    }
+                }
+                return true;
+            });
+            flush(pending, capture, sink, progress, batches);
+            double secs = (System.nanoTime() - t0) / 1e9;
+            return new Result(docs, tokens[0], batches[0], secs, capture.topKMismatches(), capture.topKChecked());
+        }
+    }
+
+    private static Window truncate(Window w, int scoredKept) {
+        int len = w.firstScored() + scoredKept;
+        return new Window(w.doc(), w.domain(), w.start(), Arrays.copyOf(w.ids(), len), w.firstScored(),
+                Arrays.copyOf(w.next(), len));
+    }
+
+    private static void flush(List<Window> pending, RoutingCapture capture, CaptureSink sink, Progress progress,
+                              long[] batches) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        CapturedBatch b = capture.capture(pending);
+        sink.accept(b);
+        batches[0]++;
+        progress.stepBy(b.tokens().size());
+        pending.clear();
+    }
+}
