@@ -22,9 +22,9 @@ import java.util.concurrent.Callable;
 @Command(name = "inspect",
         mixinStandardHelpOptions = true,
         description = {
-            "Find the router logits, residual stream and MoE block outputs of each MoE layer of an ONNX model",
-            "(by graph structure, or from named blocks.<L>.<hook> outputs) and print them as a JSON probe spec.",
-            "Edit the JSON and pass it back with --spec when detection is wrong or finds nothing."},
+            "Find each MoE layer's router logits, residual stream and MoE block output in an",
+            "ONNX model (by graph structure, or from blocks.<L>.<hook> outputs) and print them",
+            "as a JSON probe spec. Edit it and pass it back with --spec if detection is wrong."},
         footer = {"", "Example:",
             "  moescope probe inspect model.onnx > spec.json",
             "  moescope probe inspect model.onnx --spec spec.json --out runs/inspect"})
