@@ -168,6 +168,20 @@ public final class GraphSurgery {
         return model.toBuilder().setGraph(g).build();
     }
 
+    /** Keeps only the graph outputs named in {@code keep} and removes the nodes only the others needed. */
+    public static ModelProto keepOutputs(ModelProto model, Set<String> keep) {
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        List<ValueInfoProto> outs = new ArrayList<>(g.getOutputList());
+        outs.removeIf(v -> !keep.contains(v.getName()));
+        if (outs.size() != keep.size()) {
+            throw MoescopeException.badInput("the model lacks output(s) " + keep + " (has "
+                    + model.getGraph().getOutputList().stream().map(ValueInfoProto::getName).toList() + ")");
+        }
+        g.clearOutput().addAllOutput(outs);
+        pruneDeadNodes(g);
+        return model.toBuilder().setGraph(g).build();
+    }
+
     /** Removes nodes none of whose outputs is consumed or a graph output, until none is left. */
     static void pruneDeadNodes(GraphProto.Builder g) {
         boolean removed = true;

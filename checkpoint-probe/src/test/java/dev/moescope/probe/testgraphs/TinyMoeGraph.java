@@ -205,6 +205,19 @@ public final class TinyMoeGraph {
         return ref;
     }
 
+    /** Logits of one residual row: {@code h · W_U}. */
+    public float[] unembed(float[] h, int offset) {
+        float[] out = new float[V];
+        for (int v = 0; v < V; v++) {
+            double a = 0;
+            for (int q = 0; q < H; q++) {
+                a += h[offset + q] * wu[q * V + v];
+            }
+            out[v] = (float) a;
+        }
+        return out;
+    }
+
     /** Per-layer reference tensors, row-major over tokens. */
     public static final class Reference {
         public final float[][] routerLogits;
