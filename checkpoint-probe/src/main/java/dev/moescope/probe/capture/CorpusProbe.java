@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Consumer;
 
 /**
  * Streams a corpus through a {@link RoutingCapture} into a {@link CaptureSink}: documents are tokenised one at a
@@ -47,13 +48,35 @@ public final class CorpusProbe {
     private CorpusProbe() {
     }
 
+    /** Captures every batch of the corpus into {@code sink}. */
     public static Result run(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, RoutingCapture capture,
                              Options o, CaptureSink sink) {
+        Result r = forEachBatch(corpus, read, tokenizer, o, windows -> {
+            sink.accept(capture.capture(windows));
+        });
+        return new Result(r.documents(), r.tokens(), r.batches(), r.seconds(), capture.topKMismatches(),
+                capture.topKChecked());
+    }
+
+    /**
+     * Tokenises and windows the corpus and hands batches of up to {@code batchSize} windows to {@code batches},
+     * with a progress bar in recorded tokens (topK fields of the result are 0).
+     */
+    public static Result forEachBatch(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, Options o,
+                                      Consumer<List<Window>> batches) {
         long t0 = System.nanoTime();
         List<Window> pending = new ArrayList<>();
         long[] tokens = {0};
-        long[] batches = {0};
+        long[] count = {0};
         try (Progress progress = Progress.start("probe", o.maxTokens() > 0 ? o.maxTokens() : -1, "tok")) {
+            Consumer<List<Window>> flush = ws -> {
+                if (!ws.isEmpty()) {
+                    batches.accept(List.copyOf(ws));
+                    count[0]++;
+                    progress.stepBy(ws.stream().mapToLong(w -> w.ids().length - w.firstScored()).sum());
+                    ws.clear();
+                }
+            };
             long docs = CorpusReader.read(corpus, read, doc -> {
                 long[] ids = tokenizer.encode(doc.text());
                 for (Window w : Windows.split(doc.index(), doc.domain(), ids, o.seqLen(), o.overlap())) {
@@ -67,7 +90,7 @@ public final class CorpusProbe {
                         tokens[0] += scored;
                     }
                     if (pending.size() == o.batchSize()) {
-                        flush(pending, capture, sink, progress, batches);
+                        flush.accept(pending);
                     }
                     if (o.maxTokens() > 0 && tokens[0] >= o.maxTokens()) {
                         return false;
@@ -75,9 +98,8 @@ public final class CorpusProbe {
                 }
                 return true;
             });
-            flush(pending, capture, sink, progress, batches);
-            double secs = (System.nanoTime() - t0) / 1e9;
-            return new Result(docs, tokens[0], batches[0], secs, capture.topKMismatches(), capture.topKChecked());
+            flush.accept(pending);
+            return new Result(docs, tokens[0], count[0], (System.nanoTime() - t0) / 1e9, 0, 0);
         }
     }
 
@@ -85,17 +107,5 @@ public final class CorpusProbe {
         int len = w.firstScored() + scoredKept;
         return new Window(w.doc(), w.domain(), w.start(), Arrays.copyOf(w.ids(), len), w.firstScored(),
                 Arrays.copyOf(w.next(), len));
-    }
-
-    private static void flush(List<Window> pending, RoutingCapture capture, CaptureSink sink, Progress progress,
-                              long[] batches) {
-        if (pending.isEmpty()) {
-            return;
-        }
-        CapturedBatch b = capture.capture(pending);
-        sink.accept(b);
-        batches[0]++;
-        progress.stepBy(b.tokens().size());
-        pending.clear();
     }
 }

@@ -139,6 +139,16 @@ public final class MoeLens implements AutoCloseable {
         return fullK;
     }
 
+    /** Where the sessions run ({@code cpu} or {@code cuda:N}). */
+    public String deviceUsed() {
+        return full.deviceUsed();
+    }
+
+    /** Non-empty when {@code --device auto} fell back to CPU. */
+    public String deviceNote() {
+        return full.deviceNote();
+    }
+
     /** Runs one batch through every model and accumulates. */
     public void accept(List<Window> windows) {
         List<long[]> seqs = new ArrayList<>();
