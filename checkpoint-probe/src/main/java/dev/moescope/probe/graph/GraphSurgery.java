@@ -114,6 +114,7 @@ public final class GraphSurgery {
         if (changed != null && changed.length > 0) {
             changed[0] = count;
         }
+        pruneDeadNodes(g); // the old K constants
         return model.toBuilder().setGraph(g).build();
     }
 
@@ -182,7 +183,10 @@ public final class GraphSurgery {
         return model.toBuilder().setGraph(g).build();
     }
 
-    /** Removes nodes none of whose outputs is consumed or a graph output, until none is left. */
+    /**
+     * Removes nodes none of whose outputs is consumed or a graph output, until none is left, then initializers no
+     * node reads (only their references: external data files are never touched).
+     */
     static void pruneDeadNodes(GraphProto.Builder g) {
         boolean removed = true;
         while (removed) {
@@ -204,6 +208,18 @@ public final class GraphSurgery {
                     g.removeNode(i);
                     removed = true;
                 }
+            }
+        }
+        Set<String> read = new HashSet<>();
+        for (NodeProto n : g.getNodeList()) {
+            read.addAll(n.getInputList());
+        }
+        for (ValueInfoProto v : g.getOutputList()) {
+            read.add(v.getName());
+        }
+        for (int i = g.getInitializerCount() - 1; i >= 0; i--) {
+            if (!read.contains(g.getInitializer(i).getName())) {
+                g.removeInitializer(i);
             }
         }
     }
