@@ -119,6 +119,117 @@ public final class GraphSurgery {
     }
 
     /**
+     * Switches how the graph weights the experts each TopK chose. {@code renormalise = false} turns the division of
+     * the TopK values by their sum (Mixtral, Qwen3-MoE) into an identity, so the chosen experts keep their raw
+     * softmax weights; {@code true} inserts that division after the values of a graph that keeps raw weights
+     * (OLMoE, DeepSeek-V1). TopKs whose values nothing reads (DeepSeek-V3 group selection) are left alone, as are
+     * TopKs already in the requested form. Returns the number of TopKs changed in {@code changed[0]}; none is an
+     * error (e.g. GPT-OSS's softmax over the selected logits has no raw variant).
+     */
+    public static ModelProto setRenormalisation(ModelProto model, boolean renormalise, int[] changed) {
+        GraphIndex idx = new GraphIndex(model.getGraph());
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        long opset = 0;
+        for (var o : model.getOpsetImportList()) {
+            if (o.getDomain().isEmpty() || o.getDomain().equals("ai.onnx")) {
+                opset = o.getVersion();
+            }
+        }
+        int count = 0;
+        int inserted = 0;
+        for (int i = 0; i < model.getGraph().getNodeCount(); i++) {
+            NodeProto topk = model.getGraph().getNode(i);
+            if (!topk.getOpType().equals("TopK") || idx.consumers(topk.getOutput(0)).isEmpty()) {
+                continue;
+            }
+            NodeProto div = renormDiv(idx, topk.getOutput(0));
+            if (!renormalise && div != null) {
+                int at = idx.order(div) + inserted;
+                g.setNode(at, NodeProto.newBuilder().setOpType("Identity").setName(div.getName() + "/moescope_raw")
+                        .addInput(div.getInput(0)).addOutput(div.getOutput(0)).build());
+                count++;
+            } else if (renormalise && div == null && feedsOnlyWeights(idx, topk.getOutput(0))) {
+                String v = topk.getOutput(0);
+                String sum = v + "/moescope_sum";
+                String normed = v + "/moescope_renorm";
+                NodeProto.Builder reduce = NodeProto.newBuilder().setOpType("ReduceSum").setName(sum).addInput(v)
+                        .addOutput(sum).addAttribute(AttributeProto.newBuilder().setName("keepdims")
+                                .setType(AttributeProto.AttributeType.INT).setI(1));
+                if (opset >= 13) {
+                    String axes = v + "/moescope_axes";
+                    g.addInitializer(TensorProto.newBuilder().setName(axes).setDataType(TensorProto.DataType.INT64_VALUE)
+                            .addDims(1).addInt64Data(-1));
+                    reduce.addInput(axes);
+                } else {
+                    reduce.addAttribute(AttributeProto.newBuilder().setName("axes")
+                            .setType(AttributeProto.AttributeType.INTS).addInts(-1));
+                }
+                // every reader of the values now reads the renormalised values
+                for (int n = 0; n < g.getNodeCount(); n++) {
+                    NodeProto.Builder nb = g.getNode(n).toBuilder();
+                    boolean touched = false;
+                    for (int in = 0; in < nb.getInputCount(); in++) {
+                        if (nb.getInput(in).equals(v)) {
+                            nb.setInput(in, normed);
+                            touched = true;
+                        }
+                    }
+                    if (touched) {
+                        g.setNode(n, nb);
+                    }
+                }
+                int at = idx.order(topk) + inserted + 1;
+                g.addNode(at, reduce.build());
+                g.addNode(at + 1, NodeProto.newBuilder().setOpType("Div").setName(normed).addInput(v).addInput(sum)
+                        .addOutput(normed).build());
+                inserted += 2;
+                count++;
+            }
+        }
+        if (count == 0) {
+            throw MoescopeException.badInput("no TopK whose weights could be made "
+                    + (renormalise ? "renormalised" : "raw") + " (already so, or weighted another way)");
+        }
+        if (changed != null && changed.length > 0) {
+            changed[0] = count;
+        }
+        pruneDeadNodes(g);
+        return model.toBuilder().setGraph(g).build();
+    }
+
+    /** The Div that divides TopK values (through Casts) by a ReduceSum of them, or null. */
+    private static NodeProto renormDiv(GraphIndex idx, String values) {
+        List<String> frontier = List.of(values);
+        for (int depth = 0; depth < 3; depth++) {
+            List<String> next = new ArrayList<>();
+            for (String t : frontier) {
+                for (NodeProto c : idx.consumers(t)) {
+                    if (c.getOpType().equals("Div") && c.getInput(0).equals(t)) {
+                        NodeProto den = idx.producer(c.getInput(1));
+                        if (den != null && den.getOpType().equals("ReduceSum")) {
+                            return c;
+                        }
+                    } else if (c.getOpType().equals("Cast") || c.getOpType().equals("Identity")) {
+                        next.add(c.getOutput(0));
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return null;
+    }
+
+    /** Values used as weights, not fed through a Softmax (top-k-then-softmax gating has no raw variant). */
+    private static boolean feedsOnlyWeights(GraphIndex idx, String values) {
+        for (NodeProto c : idx.consumers(values)) {
+            if (c.getOpType().equals("Softmax") || c.getOpType().equals("LogSoftmax")) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Turns {@code tensor} into a graph input of the same element type (for splicing a replacement, e.g. an SAE
      * reconstruction, back in): every consumer then reads the fed value. An {@code Identity} alias (a hook output)
      * is followed back to the real tensor, so that the downstream computation, not just the alias, sees the

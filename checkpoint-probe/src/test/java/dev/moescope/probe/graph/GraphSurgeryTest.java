@@ -149,6 +149,28 @@ class GraphSurgeryTest {
     }
 
     @Test
+    void rawAndRenormalisedWeightVariantsMatchTheReference() {
+        ModelProto renorm = ModelFiles.load(model);
+        int[] changed = new int[1];
+        ModelProto raw = GraphSurgery.setRenormalisation(renorm, false, changed);
+        assertEquals(2, changed[0]);
+        for (int k : new int[]{1, 2}) {
+            Path p = ModelFiles.saveBeside(GraphSurgery.overrideTopK(raw, k, null), model, "raw-top" + k);
+            assertClose(NET.reference(FLAT, k, false).logits, run(p, Set.of("logits")).get("logits").floats(), 1e-4,
+                    "raw top-" + k);
+        }
+        assertEquals("softmax-topk:e=4,k=2", ProbeDetector.detect(raw, model).gating());
+        // and back: inserting the renormalisation reproduces the original model
+        ModelProto again = GraphSurgery.setRenormalisation(raw, true, changed);
+        assertEquals(2, changed[0]);
+        assertEquals("softmax-topk-renorm:e=4,k=2", ProbeDetector.detect(again, model).gating());
+        Path p = ModelFiles.saveBeside(again, model, "renorm-again");
+        assertClose(NET.reference(FLAT, 2).logits, run(p, Set.of("logits")).get("logits").floats(), 1e-4, "renormalised");
+        MoescopeException e = assertThrows(MoescopeException.class, () -> GraphSurgery.setRenormalisation(renorm, true, null));
+        assertEquals(ExitCode.BAD_INPUT, e.exitCode());
+    }
+
+    @Test
     void aHookBecomesAnInputThatFeedsEverythingDownstream() {
         ModelProto proto = ModelFiles.load(model);
         ProbeSpec spec = ProbeDetector.detect(proto, model);

@@ -113,6 +113,11 @@ public final class TinyMoeGraph {
 
     /** Reference activations for a flat token list, computed in Java with top-{@code k} renormalised routing. */
     public Reference reference(long[] ids, int k) {
+        return reference(ids, k, true);
+    }
+
+    /** As {@link #reference(long[], int)}; {@code renormalise = false} keeps the raw softmax weights. */
+    public Reference reference(long[] ids, int k, boolean renormalise) {
         int t = ids.length;
         Reference ref = new Reference(t);
         double[][] h = new double[t][H];
@@ -165,7 +170,7 @@ public final class TinyMoeGraph {
                 double[] moe = new double[H];
                 for (int r = 0; r < k; r++) {
                     int e = order[r];
-                    double w = pr[e] / sel;
+                    double w = renormalise ? pr[e] / sel : pr[e];
                     double[] up = new double[F];
                     for (int f = 0; f < F; f++) {
                         double a = 0;
