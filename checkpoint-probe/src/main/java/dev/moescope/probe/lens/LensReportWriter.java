@@ -31,15 +31,15 @@ public final class LensReportWriter {
             throw MoescopeException.failure(dir + ": cannot create the output directory: " + e.getMessage(), e);
         }
         List<Path> files = new ArrayList<>();
-        StringBuilder ppl = new StringBuilder("k,domain,tokens,perplexity,sample_geomean_perplexity,ratio_to_full_k\n");
+        StringBuilder ppl = new StringBuilder("k,variant,domain,tokens,perplexity,sample_geomean_perplexity,ratio_to_full_k\n");
         for (MoeLens.Perplexity p : r.perplexity()) {
-            ppl.append(p.k()).append(',').append(p.domain()).append(',').append(p.tokens()).append(',')
+            ppl.append(p.k()).append(',').append(p.variant()).append(',').append(p.domain()).append(',').append(p.tokens()).append(',')
                     .append(f(p.perplexity())).append(',').append(f(p.sampleGeoMean())).append(',')
                     .append(f(p.ratioToFullK())).append('\n');
         }
         files.add(csv(dir.resolve("perplexity.csv"), ppl));
-        StringBuilder cos = new StringBuilder("k,layer,mean_cosine_vs_full_k\n");
-        r.cosine().forEach(c -> cos.append(c.k()).append(',').append(c.layer()).append(',').append(f(c.meanCosine())).append('\n'));
+        StringBuilder cos = new StringBuilder("k,variant,layer,mean_cosine_vs_full_k\n");
+        r.cosine().forEach(c -> cos.append(c.k()).append(',').append(c.variant()).append(',').append(c.layer()).append(',').append(f(c.meanCosine())).append('\n'));
         files.add(csv(dir.resolve("cosine.csv"), cos));
         StringBuilder lens = new StringBuilder("layer,top1_agreement_with_model\n");
         r.logitLens().forEach(l -> lens.append(l.layer()).append(',').append(f(l.top1Agreement())).append('\n'));
@@ -62,9 +62,10 @@ public final class LensReportWriter {
         XYChart c = new XYChartBuilder().width(900).height(500)
                 .title("Residual cosine vs full k=" + r.fullK() + ", and logit-lens top-1 agreement")
                 .xAxisTitle("layer").yAxisTitle("value").build();
-        Map<Integer, List<double[]>> byK = new TreeMap<>();
-        r.cosine().forEach(x -> byK.computeIfAbsent(x.k(), k -> new ArrayList<>()).add(new double[]{x.layer(), x.meanCosine()}));
-        byK.forEach((k, pts) -> c.addSeries("cosine k=" + k, pts.stream().mapToDouble(p -> p[0]).toArray(),
+        Map<String, List<double[]>> byK = new TreeMap<>();
+        r.cosine().forEach(x -> byK.computeIfAbsent("cosine k=" + x.k() + (x.variant().equals(MoeLens.MODEL) ? ""
+                : " " + x.variant()), k -> new ArrayList<>()).add(new double[]{x.layer(), x.meanCosine()}));
+        byK.forEach((k, pts) -> c.addSeries(k, pts.stream().mapToDouble(p -> p[0]).toArray(),
                 pts.stream().mapToDouble(p -> p[1]).toArray()));
         if (!r.logitLens().isEmpty()) {
             c.addSeries("logit lens top-1 agreement", r.logitLens().stream().mapToDouble(MoeLens.LensLayer::layer).toArray(),

@@ -31,21 +31,32 @@ public final class MoeLens implements AutoCloseable {
 
     /** The model's next-token logits output. */
     public static final String LOGITS = "logits";
+    /** Variant label: the model's own weighting of its top-k. */
+    public static final String MODEL = "model";
+    /** Variant label: top-k keeps raw softmax weights. */
+    public static final String RAW = "raw";
+    /** Variant label: top-k weights renormalised to sum 1. */
+    public static final String RENORMALISED = "renormalised";
+
+    /** One swept configuration: k and how the chosen experts are weighted. */
+    public record Setting(int k, String variant) {
+    }
 
     private final ProbeSpec spec;
     private final int fullK;
     private final List<Integer> ks;
-    private final Map<Integer, OrtRunner> sweep = new TreeMap<>();
+    private final Map<Setting, OrtRunner> sweep = new LinkedHashMap<>();
+    private final Setting reference;
     private final OrtRunner full;
     private final OrtRunner lens;
     private final String lensInput;
     private final List<String> residNames = new ArrayList<>();
 
     // accumulators
-    private final Map<Integer, Map<String, double[]>> nll = new TreeMap<>();          // k -> domain -> {sum, n}
-    private final Map<Integer, Map<Long, double[]>> docNll = new TreeMap<>();          // k -> doc -> {sum, n}
+    private final Map<Setting, Map<String, double[]>> nll = new LinkedHashMap<>();     // -> domain -> {sum, n}
+    private final Map<Setting, Map<Long, double[]>> docNll = new LinkedHashMap<>();     // -> doc -> {sum, n}
     private final Map<Long, String> docDomain = new HashMap<>();
-    private final Map<Integer, double[][]> cosine = new TreeMap<>();                   // k -> layer -> {sum, n}
+    private final Map<Setting, double[][]> cosine = new LinkedHashMap<>();              // -> layer -> {sum, n}
     private final long[] lensAgree;
     private long lensTokens;
     private double lastLayerMaxDiff;
@@ -58,6 +69,7 @@ public final class MoeLens implements AutoCloseable {
         this.lens = lens;
         this.lensInput = lensInput;
         this.lensAgree = new long[spec.layers().size()];
+        this.reference = new Setting(fullK, MODEL);
         for (ProbeSpec.Layer l : spec.layers()) {
             residNames.add(l.hookName(ProbeSpec.RESID_POST));
         }
@@ -82,9 +94,16 @@ public final class MoeLens implements AutoCloseable {
     /**
      * Prepares the edited models beside {@code model} and opens their sessions.
      *
-     * @param ks the k values to sweep (each ≤ the graph's k); the graph's own k is the reference
+     * @param ks                 the k values to sweep (each ≤ the graph's k); the graph's own k is the reference
+     * @param modelRenormalises  whether the model renormalises its top-k weights (from its gating); null if unknown
+     * @param otherVariant       also sweep every k with the other weighting (raw ↔ renormalised); needs
+     *                           {@code modelRenormalises}
      */
-    public static MoeLens open(Path model, ModelProto proto, ProbeSpec spec, List<Integer> ks, OrtRunner.Config cfg) {
+    public static MoeLens open(Path model, ModelProto proto, ProbeSpec spec, List<Integer> ks, OrtRunner.Config cfg,
+                               Boolean modelRenormalises, boolean otherVariant) {
+        if (otherVariant && modelRenormalises == null) {
+            throw MoescopeException.usage("the other single-expert variant needs the model's gating (give --gating)");
+        }
         int fullK = graphK(spec, model);
         for (int k : ks) {
             if (k < 1 || k > fullK) {
@@ -115,7 +134,17 @@ public final class MoeLens implements AutoCloseable {
             for (int k : ks) {
                 if (k != fullK) {
                     ModelProto swept = GraphSurgery.overrideTopK(proto, k, null);
-                    m.sweep.put(k, open(ModelFiles.saveBeside(expose(swept, hooks), model, "moescope-lens-k" + k), cfg, opened));
+                    m.sweep.put(new Setting(k, MODEL),
+                            open(ModelFiles.saveBeside(expose(swept, hooks), model, "moescope-lens-k" + k), cfg, opened));
+                }
+            }
+            if (otherVariant) {
+                String label = modelRenormalises ? RAW : RENORMALISED;
+                ModelProto flipped = GraphSurgery.setRenormalisation(proto, !modelRenormalises, null);
+                for (int k : ks) {
+                    ModelProto swept = k == fullK ? flipped : GraphSurgery.overrideTopK(flipped, k, null);
+                    m.sweep.put(new Setting(k, label), open(ModelFiles.saveBeside(expose(swept, hooks), model,
+                            "moescope-lens-" + label + "-k" + k), cfg, opened));
                 }
             }
             return m;
@@ -161,8 +190,8 @@ public final class MoeLens implements AutoCloseable {
         wanted.add(LOGITS);
         Map<String, HostTensor> ref = full.run(batch, wanted);
         HostTensor refLogits = ref.get(LOGITS);
-        accumulateNll(fullK, windows, batch, refLogits);
-        for (Map.Entry<Integer, OrtRunner> en : sweep.entrySet()) {
+        accumulateNll(reference, windows, batch, refLogits);
+        for (Map.Entry<Setting, OrtRunner> en : sweep.entrySet()) {
             Map<String, HostTensor> out = en.getValue().run(batch, wanted);
             accumulateNll(en.getKey(), windows, batch, out.get(LOGITS));
             double[][] cos = cosine.computeIfAbsent(en.getKey(), k -> new double[residNames.size()][2]);
@@ -200,7 +229,7 @@ public final class MoeLens implements AutoCloseable {
         forEachScored(windows, batch, row -> lensTokens++);
     }
 
-    private void accumulateNll(int k, List<Window> windows, TokenBatch batch, HostTensor logits) {
+    private void accumulateNll(Setting k, List<Window> windows, TokenBatch batch, HostTensor logits) {
         int v = logits.width();
         Map<String, double[]> byDomain = nll.computeIfAbsent(k, x -> new TreeMap<>());
         Map<Long, double[]> byDoc = docNll.computeIfAbsent(k, x -> new HashMap<>());
@@ -276,12 +305,12 @@ public final class MoeLens implements AutoCloseable {
      * @param sampleGeoMean     exp(mean over documents of each document's mean NLL): MoE Lens's domain value
      * @param ratioToFullK      perplexity / the full-k perplexity
      */
-    public record Perplexity(int k, String domain, long tokens, double perplexity, double sampleGeoMean,
-                             double ratioToFullK) {
+    public record Perplexity(int k, String variant, String domain, long tokens, double perplexity,
+                             double sampleGeoMean, double ratioToFullK) {
     }
 
     /** Mean cosine similarity of resid_post at k and at the full k, per layer. */
-    public record Cosine(int k, int layer, double meanCosine) {
+    public record Cosine(int k, String variant, int layer, double meanCosine) {
     }
 
     /** Share of tokens whose lens top-1 at a layer equals the model's top-1. */
@@ -296,9 +325,11 @@ public final class MoeLens implements AutoCloseable {
     /** @param renormalising does the model renormalise its top-k weights (from the gating)? */
     public Report report(boolean renormalising) {
         List<Perplexity> ppl = new ArrayList<>();
-        Map<String, double[]> fullByDomain = nll.getOrDefault(fullK, Map.of());
-        List<Integer> order = new ArrayList<>(nll.keySet());
-        for (int k : order) {
+        Map<String, double[]> fullByDomain = nll.getOrDefault(reference, Map.of());
+        List<Setting> order = new ArrayList<>(nll.keySet());
+        order.sort(java.util.Comparator.comparing((Setting x) -> !x.variant().equals(MODEL))
+                .thenComparing(Setting::variant).thenComparingInt(Setting::k));
+        for (Setting k : order) {
             Map<String, double[]> byDomain = new TreeMap<>(nll.get(k));
             double[] all = new double[2];
             byDomain.values().forEach(d -> {
@@ -311,13 +342,14 @@ public final class MoeLens implements AutoCloseable {
                 double p = Math.exp(en.getValue()[0] / en.getValue()[1]);
                 double[] ref = domain.equals("all") ? fullAll() : fullByDomain.get(domain);
                 double ratio = ref == null ? Double.NaN : p / Math.exp(ref[0] / ref[1]);
-                ppl.add(new Perplexity(k, domain, (long) en.getValue()[1], p, sampleGeoMean(k, domain), ratio));
+                ppl.add(new Perplexity(k.k(), k.variant(), domain, (long) en.getValue()[1], p, sampleGeoMean(k, domain),
+                        ratio));
             }
         }
         List<Cosine> cos = new ArrayList<>();
         cosine.forEach((k, layers) -> {
             for (int l = 0; l < layers.length; l++) {
-                cos.add(new Cosine(k, spec.layers().get(l).layer(), layers[l][0] / layers[l][1]));
+                cos.add(new Cosine(k.k(), k.variant(), spec.layers().get(l).layer(), layers[l][0] / layers[l][1]));
             }
         });
         List<LensLayer> lensLayers = new ArrayList<>();
@@ -332,14 +364,14 @@ public final class MoeLens implements AutoCloseable {
 
     private double[] fullAll() {
         double[] all = new double[2];
-        nll.getOrDefault(fullK, Map.of()).values().forEach(d -> {
+        nll.getOrDefault(reference, Map.of()).values().forEach(d -> {
             all[0] += d[0];
             all[1] += d[1];
         });
         return all;
     }
 
-    private double sampleGeoMean(int k, String domain) {
+    private double sampleGeoMean(Setting k, String domain) {
         double s = 0;
         int n = 0;
         for (Map.Entry<Long, double[]> en : docNll.get(k).entrySet()) {

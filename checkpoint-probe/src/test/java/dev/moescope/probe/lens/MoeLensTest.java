@@ -34,14 +34,19 @@ class MoeLensTest {
     static MoeLens.Report runLens(Path model, List<Window> windows, List<Integer> ks, boolean renorm) {
         ModelProto proto = ModelFiles.load(model);
         ProbeSpec spec = ProbeDetector.detect(proto, model);
-        try (MoeLens lens = MoeLens.open(model, proto, spec, ks, OrtRunner.Config.cpu(model, 1))) {
+        try (MoeLens lens = MoeLens.open(model, proto, spec, ks, OrtRunner.Config.cpu(model, 1), renorm, true)) {
             lens.accept(windows);
             return lens.report(renorm);
         }
     }
 
     static MoeLens.Perplexity ppl(MoeLens.Report r, int k, String domain) {
-        return r.perplexity().stream().filter(p -> p.k() == k && p.domain().equals(domain)).findFirst().orElseThrow();
+        return ppl(r, k, MoeLens.MODEL, domain);
+    }
+
+    static MoeLens.Perplexity ppl(MoeLens.Report r, int k, String variant, String domain) {
+        return r.perplexity().stream().filter(p -> p.k() == k && p.variant().equals(variant) && p.domain().equals(domain))
+                .findFirst().orElseThrow();
     }
 
     @Test
@@ -60,6 +65,7 @@ class MoeLensTest {
         // independent: perplexity, cosine and lens from the Java reference, per document
         long[][] docs = {doc0, doc1};
         double[] nll = new double[3];
+        double[] rawNll = new double[3];
         double[] n = new double[3];
         double[][] cos = new double[2][2];
         long[] agree = new long[2];
@@ -72,6 +78,8 @@ class MoeLensTest {
                 if (t + 1 < d.length) {
                     nll[1] -= MoeLens.logSoftmax(k1.logits, t * V, V, (int) d[t + 1]);
                     nll[2] -= MoeLens.logSoftmax(k2.logits, t * V, V, (int) d[t + 1]);
+                    rawNll[1] -= MoeLens.logSoftmax(net.reference(d, 1, false).logits, t * V, V, (int) d[t + 1]);
+                    rawNll[2] -= MoeLens.logSoftmax(net.reference(d, 2, false).logits, t * V, V, (int) d[t + 1]);
                     n[1]++;
                 }
                 for (int l = 0; l < 2; l++) {
@@ -86,11 +94,15 @@ class MoeLensTest {
         assertEquals(nll[1] / n[1], Math.log(ppl(r, 1, "all").perplexity()), 1e-4);
         assertEquals(nll[2] / n[1], Math.log(ppl(r, 2, "all").perplexity()), 1e-4);
         assertEquals((nll[1] - nll[2]) / n[1], Math.log(ppl(r, 1, "all").ratioToFullK()), 1e-4);
+        // the other single-expert variant: raw softmax weights
+        assertEquals(rawNll[1] / n[1], Math.log(ppl(r, 1, MoeLens.RAW, "all").perplexity()), 1e-4);
+        assertEquals(rawNll[2] / n[1], Math.log(ppl(r, 2, MoeLens.RAW, "all").perplexity()), 1e-4);
         assertEquals(7, ppl(r, 1, "a").tokens());
         assertEquals(4, ppl(r, 1, "b").tokens());
         for (int l = 0; l < 2; l++) {
             int layer = l;
-            double got = r.cosine().stream().filter(c -> c.k() == 1 && c.layer() == layer).findFirst().orElseThrow().meanCosine();
+            double got = r.cosine().stream().filter(c -> c.k() == 1 && c.layer() == layer && c.variant().equals(MoeLens.MODEL))
+                    .findFirst().orElseThrow().meanCosine();
             assertEquals(cos[l][0] / cos[l][1], got, 1e-5, "cosine layer " + l);
             assertEquals((double) agree[l] / tokens, r.logitLens().get(l).top1Agreement(), 1e-12, "lens layer " + l);
         }

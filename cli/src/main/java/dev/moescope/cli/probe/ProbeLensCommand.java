@@ -70,6 +70,10 @@ public final class ProbeLensCommand implements Callable<Integer> {
             description = "The model's gating, e.g. mixtral or softmax-topk:k=8 (default: what the graph shows).")
     String gating;
 
+    @Option(names = "--both-variants",
+            description = "Also sweep each k with the other expert weighting (raw <-> renormalised top-k weights).")
+    boolean bothVariants;
+
     @Option(names = "--device", defaultValue = "cpu", paramLabel = "DEV",
             description = "cpu, cuda, cuda:N or auto (CUDA if it loads, else CPU) (default: ${DEFAULT-VALUE}).")
     String device;
@@ -105,7 +109,8 @@ public final class ProbeLensCommand implements Callable<Integer> {
                 sweep.add(k);
             }
         }
-        prov.parameter("k", sweep).parameter("gating", gatingText).parameter("device", dev);
+        prov.parameter("k", sweep).parameter("gating", gatingText).parameter("device", dev)
+                .parameter("both-variants", bothVariants);
         PrintWriter w = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         CorpusProbe.Result result;
@@ -114,7 +119,7 @@ public final class ProbeLensCommand implements Callable<Integer> {
         String deviceNote;
         try (TextTokenizer tok = TextTokenizer.open(corpus.tokenizer, corpus.bos);
              MoeLens lens = MoeLens.open(model, proto, probe, sweep,
-                     new OrtRunner.Config(model, dev, common.threads, null))) {
+                     new OrtRunner.Config(model, dev, common.threads, null), renormalising, bothVariants)) {
             tok.checkFits(ProbeDetector.embeddingRows(proto), model);
             result = CorpusProbe.forEachBatch(corpus.corpus, corpus.readOptions(), tok, corpus.batchOptions(), lens::accept);
             report = lens.report(renormalising != null && renormalising);
@@ -144,8 +149,8 @@ public final class ProbeLensCommand implements Callable<Integer> {
                 renormalising == null ? "gating unknown" : report.singleExpertVariant());
         for (MoeLens.Perplexity p : report.perplexity()) {
             if (p.domain().equals("all")) {
-                w.printf(Locale.ROOT, "k=%d  perplexity %.4g  (x%.4f of k=%d)%n", p.k(), p.perplexity(),
-                        p.ratioToFullK(), report.fullK());
+                w.printf(Locale.ROOT, "k=%d %-13s perplexity %.4g  (x%.4f of the model at k=%d)%n", p.k(), p.variant(),
+                        p.perplexity(), p.ratioToFullK(), report.fullK());
             }
         }
         StringBuilder lensLine = new StringBuilder("logit lens top-1 agreement by layer:");

@@ -149,19 +149,22 @@ class ProbeLensCommandTest {
     @Test
     void writesPerplexityCosineAndLensWithTheLastLayerReproducingTheLogits() throws Exception {
         Path out = dir.resolve("lens");
-        ProbeInspectCommandTest.Run r = run(args("--out", out.toString()));
+        ProbeInspectCommandTest.Run r = run(args("--out", out.toString(), "--both-variants"));
         assertEquals(0, r.code(), r.err());
+        assertTrue(r.out().contains("k=1 raw           perplexity"), r.out());
         assertTrue(r.out().contains("2 documents, 20 tokens, 1 MoE layers, model k = 2 (renormalised"), r.out());
-        assertTrue(r.out().contains("k=1  perplexity"), r.out());
+        assertTrue(r.out().contains("k=1 model         perplexity"), r.out());
         JsonObject s = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
         assertEquals("probe lens", s.getAsJsonObject("provenance").get("operation").getAsString());
         JsonObject report = s.getAsJsonObject("report");
         assertTrue(report.get("lastLayerMaxAbsDiff").getAsDouble() < 1e-4, report.toString());
         assertEquals(1.0, report.getAsJsonArray("logitLens").get(0).getAsJsonObject().get("top1Agreement").getAsDouble());
-        // k = 1, 2 for domains all, x, y
-        assertEquals(1 + 6, Files.readAllLines(out.resolve("perplexity.csv")).size());
+        // k = 1, 2, model weighting and raw, for domains all, x, y
+        assertEquals(1 + 12, Files.readAllLines(out.resolve("perplexity.csv")).size());
         List<String> cos = Files.readAllLines(out.resolve("cosine.csv"));
-        assertEquals(2, cos.size(), cos.toString());
+        assertEquals(List.of("k,variant,layer,mean_cosine_vs_full_k", "1,model,0"), List.of(cos.get(0),
+                cos.get(1).substring(0, cos.get(1).lastIndexOf(','))), cos.toString());
+        assertEquals(4, cos.size(), cos.toString());
         assertTrue(Files.size(out.resolve("cosine_and_lens_by_layer.png")) > 1000);
         // the edited models sit beside the original
         assertTrue(Files.exists(dir.resolve("lm.moescope-logit-lens.onnx")));
