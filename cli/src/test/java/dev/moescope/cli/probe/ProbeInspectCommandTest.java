@@ -24,12 +24,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code moescope probe inspect}: detection printed as JSON, --spec, --out, and one-line errors with exit 3. */
-class ProbeInspectCommandTest {
+public class ProbeInspectCommandTest {
 
-    record Run(int code, String out, String err) {
+    public record Run(int code, String out, String err) {
     }
 
-    static Run run(String... args) {
+    public static Run run(String... args) {
         CommandLine cl = Moescope.commandLine();
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -25,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** {@code moescope probe lens} end to end on a small MoE language model written here, and its bad-input errors. */
-class ProbeLensCommandTest {
+public class ProbeLensCommandTest {
 
     static final int V = 12;
     static final int H = 6;
@@ -56,7 +56,7 @@ class ProbeLensCommandTest {
     }
 
     /** input_ids → embedding → MoE (router, softmax, top-2 renormalised, dense experts) + residual → unembedding. */
-    static ModelProto moeLm() {
+    public static ModelProto moeLm() {
         Random r = new Random(2);
         GraphProto.Builder g = GraphProto.newBuilder().setName("lm");
         g.addInput(vi("input_ids", TensorProto.DataType.INT64_VALUE, "batch", "seq"));
