@@ -39,6 +39,8 @@ public final class RoutingCapture implements AutoCloseable {
     private final Gate gate;
     private final List<String> hookKinds;
     private final Map<Integer, String> graphTopK = new LinkedHashMap<>();
+    /** Hook name ({@code blocks.<L>.<kind>}) → the graph output it was exposed as. */
+    private final Map<String, String> aliases = new LinkedHashMap<>();
     private final boolean predict;
     private final Path editedModel;
     private long topKMismatches;
@@ -94,8 +96,6 @@ public final class RoutingCapture implements AutoCloseable {
         c.aliases.putAll(outputs);
         return c;
     }
-
-    private final Map<String, String> aliases = new LinkedHashMap<>();
 
     private RoutingCapture(OrtRunner runner, ProbeSpec spec, GatingConfig gating, List<String> hookKinds,
                            Path editedModel, boolean predict) {
