@@ -1,0 +1,9 @@
+/**
+ * Capturing routing and hook activations from a running model: {@link dev.moescope.probe.capture.RoutingCapture}
+ * prepares an edited model exposing each layer's router logits (and requested hooks), runs padded batches of
+ * {@link dev.moescope.probe.corpus.Window}s, re-derives top-k ids and weights in Java with the model's gating
+ * (checking them against the graph's own TopK where it has one), and hands each batch's real, scored tokens to a
+ * {@link dev.moescope.probe.capture.CaptureSink}: the routing analyses today, the activation store writer next.
+ * {@link dev.moescope.probe.capture.CorpusProbe} drives it over a corpus.
+ */
+package dev.moescope.probe.capture;

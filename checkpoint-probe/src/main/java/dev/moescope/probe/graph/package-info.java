@@ -1,0 +1,8 @@
+/**
+ * ONNX graph surgery without Python: load a {@code ModelProto} by path (external data stays external), find router
+ * logits and per-layer hook tensors structurally ({@link dev.moescope.probe.graph.ProbeDetector}) or from the
+ * model's named hook outputs, describe them as an editable {@link dev.moescope.probe.graph.ProbeSpec}, and edit the
+ * graph ({@link dev.moescope.probe.graph.GraphSurgery}): expose tensors as outputs, override every TopK's k, turn a
+ * hook tensor into an input. Edited models are written beside the original so relative external-data paths resolve.
+ */
+package dev.moescope.probe.graph;

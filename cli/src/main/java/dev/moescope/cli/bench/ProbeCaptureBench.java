@@ -1,0 +1,192 @@
+package dev.moescope.cli.bench;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.moescope.cli.CommonOptions;
+import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.json.Json;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.probe.analysis.RoutingAnalysis;
+import dev.moescope.probe.capture.AnalysisSink;
+import dev.moescope.probe.capture.CapturedBatch;
+import dev.moescope.probe.capture.CorpusProbe;
+import dev.moescope.probe.capture.RoutingCapture;
+import dev.moescope.probe.corpus.CorpusReader;
+import dev.moescope.probe.corpus.TextTokenizer;
+import dev.moescope.probe.corpus.Window;
+import dev.moescope.probe.gating.GatingConfig;
+import dev.moescope.probe.graph.ModelFiles;
+import dev.moescope.probe.graph.ProbeDetector;
+import dev.moescope.probe.graph.ProbeSpec;
+import dev.moescope.probe.run.OrtRunner;
+import dev.moescope.probe.run.TokenBatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * {@code moescope bench probe-capture}: probe throughput with routing capture (router logits exposed, top-k
+ * re-derived in Java, hooks copied, routing analyses fed) against a bare ONNX Runtime loop requesting only
+ * {@code logits}, over the same pre-tokenised batches with the same session options, in one run.
+ */
+@Command(name = "probe-capture",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Probe capture overhead: tokens/s of routing capture (router logits + hooks exposed, Java top-k,",
+            "rows copied out), and with the routing analyses fed, vs a bare ONNX Runtime loop requesting only",
+            "logits, over the same batches with the same session options. Store writing is not included yet."},
+        footer = {"", "Example:",
+            "  moescope bench probe-capture model.onnx --tokenizer tokenizer.json --corpus corpus.jsonl \\",
+            "      --seq-len 128 --batch 8 --max-tokens 20000 --repeats 3 --threads 2 --out runs/bench-probe"})
+public final class ProbeCaptureBench implements java.util.concurrent.Callable<Integer> {
+
+    @CommandLine.Mixin
+    CommonOptions common;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx model (with a 'logits' output).")
+    Path model;
+
+    @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "Local tokenizer.json.")
+    Path tokenizer;
+
+    @Option(names = "--corpus", required = true, paramLabel = "PATH", description = "Corpus (.jsonl, .txt or directory).")
+    Path corpus;
+
+    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "N", description = "Window length (default: ${DEFAULT-VALUE}).")
+    int seqLen;
+
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Windows per run (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--max-tokens", defaultValue = "20000", paramLabel = "N", description = "Tokens per pass (default: ${DEFAULT-VALUE}).")
+    long maxTokens;
+
+    @Option(names = "--hooks", split = ",", defaultValue = "resid_post", paramLabel = "KIND",
+            description = "Hook kinds captured besides router logits (default: ${DEFAULT-VALUE}; 'none' for none).")
+    List<String> hooks;
+
+    @Option(names = "--repeats", defaultValue = "3", paramLabel = "N",
+            description = "Timed passes of each loop, alternating; the best of each is reported (default: ${DEFAULT-VALUE}).")
+    int repeats;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "Write summary.json here.")
+    Path out;
+
+    @Override
+    public Integer call() throws IOException {
+        if (repeats < 1) {
+            throw MoescopeException.usage("--repeats must be positive, got " + repeats);
+        }
+        ModelProto proto = ModelFiles.load(model);
+        ProbeSpec probe = ProbeDetector.detect(proto, model);
+        if (probe.gating() == null) {
+            throw MoescopeException.badInput(model, "cannot tell the gating from the graph; use a model with TopK routing");
+        }
+        GatingConfig gating = GatingConfig.parse(probe.gating(), probe.numExperts());
+        List<String> kinds = hooks.equals(List.of("none")) ? List.of() : hooks;
+        List<List<Window>> batches = new ArrayList<>();
+        CorpusProbe.Result prepared;
+        try (TextTokenizer tok = TextTokenizer.open(tokenizer, -1)) {
+            tok.checkFits(ProbeDetector.embeddingRows(proto), model);
+            prepared = CorpusProbe.forEachBatch(corpus, CorpusReader.Options.defaults(), tok,
+                    new CorpusProbe.Options(seqLen, 0, batch, maxTokens), batches::add);
+        }
+        long tokens = prepared.tokens();
+        OrtRunner.Config cfg = OrtRunner.Config.cpu(model, common.threads);
+        double bareBest = Double.MAX_VALUE;
+        double captureBest = Double.MAX_VALUE;
+        double analyseBest = Double.MAX_VALUE;
+        try (OrtRunner bare = OrtRunner.open(cfg);
+             RoutingCapture capture = RoutingCapture.open(model, proto, probe, gating, kinds, cfg)) {
+            bareLoop(bare, batches); // warm-up
+            captureLoop(capture, batches, gating, true);
+            for (int r = 0; r < repeats; r++) {
+                bareBest = Math.min(bareBest, bareLoop(bare, batches));
+                captureBest = Math.min(captureBest, captureLoop(capture, batches, gating, false));
+                analyseBest = Math.min(analyseBest, captureLoop(capture, batches, gating, true));
+            }
+        }
+        double bareTps = tokens / bareBest;
+        double captureTps = tokens / captureBest;
+        double overhead = captureBest / bareBest - 1;
+        double analyseTps = tokens / analyseBest;
+        String load = loadAverage();
+        PrintWriter w = spec.commandLine().getOut();
+        w.printf(Locale.ROOT, "%d tokens x %d passes, seq-len %d, batch %d, threads %d, hooks %s%n", tokens, repeats,
+                seqLen, batch, common.threads, kinds);
+        w.printf(Locale.ROOT, "bare ORT (logits only): %.0f tok/s%n", bareTps);
+        w.printf(Locale.ROOT, "probe capture:          %.0f tok/s%n", captureTps);
+        w.printf(Locale.ROOT, "capture + analyses:     %.0f tok/s%n", analyseTps);
+        w.printf(Locale.ROOT, "capture overhead: %+.1f %% (target <= 15 %%)   load average: %s%n", 100 * overhead, load);
+        if (out != null) {
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("provenance", Provenance.start("bench probe-capture").parameter("model", model)
+                    .parameter("seq-len", seqLen).parameter("batch", batch).parameter("max-tokens", maxTokens)
+                    .parameter("threads", common.threads).parameter("hooks", kinds).parameter("repeats", repeats)
+                    .input(model).build());
+            s.put("tokens", tokens);
+            s.put("bareTokensPerSecond", bareTps);
+            s.put("captureTokensPerSecond", captureTps);
+            s.put("captureOverhead", overhead);
+            s.put("captureAndAnalysesTokensPerSecond", analyseTps);
+            s.put("loadAverage", load);
+            s.put("storeWritingIncluded", false);
+            Json.write(out.resolve("summary.json"), s);
+        }
+        return 0;
+    }
+
+    private static double bareLoop(OrtRunner bare, List<List<Window>> batches) {
+        long t0 = System.nanoTime();
+        for (List<Window> b : batches) {
+            List<long[]> seqs = new ArrayList<>();
+            b.forEach(w -> seqs.add(w.ids()));
+            bare.run(TokenBatch.pad(seqs, 0), Set.of("logits"));
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** With {@code analyse}, the routing analyses consume each batch; otherwise the batch is only captured. */
+    private static double captureLoop(RoutingCapture capture, List<List<Window>> batches, GatingConfig g,
+                                      boolean analyse) {
+        RoutingAnalysis analysis = new RoutingAnalysis(g.numExperts(), g.topK(), 1);
+        AnalysisSink sink = new AnalysisSink(analysis, false);
+        long t0 = System.nanoTime();
+        long rows = 0;
+        for (List<Window> b : batches) {
+            CapturedBatch c = capture.capture(b);
+            rows += c.tokens().size();
+            if (analyse) {
+                sink.accept(c);
+            }
+        }
+        if (rows == 0) {
+            throw new IllegalStateException("nothing captured");
+        }
+        return (System.nanoTime() - t0) / 1e9;
+    }
+
+    private static String loadAverage() {
+        try {
+            return Arrays.stream(Files.readString(Path.of("/proc/loadavg")).split(" ")).limit(3)
+                    .reduce((a, b) -> a + " " + b).orElse("?");
+        } catch (IOException | RuntimeException e) {
+            return "unknown";
+        }
+    }
+}

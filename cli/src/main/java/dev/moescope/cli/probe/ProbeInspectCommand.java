@@ -1,0 +1,80 @@
+package dev.moescope.cli.probe;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.moescope.cli.CommonOptions;
+import dev.moescope.core.json.Json;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.probe.graph.GraphIndex;
+import dev.moescope.probe.graph.ModelFiles;
+import dev.moescope.probe.graph.ProbeDetector;
+import dev.moescope.probe.graph.ProbeSpec;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code moescope probe inspect MODEL}: what the probe would capture from an ONNX model, as an editable spec. */
+@Command(name = "inspect",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Find each MoE layer's router logits, residual stream and MoE block output in an",
+            "ONNX model (by graph structure, or from blocks.<L>.<hook> outputs) and print them",
+            "as a JSON probe spec. Edit it and pass it back with --spec if detection is wrong."},
+        footer = {"", "Example:",
+            "  moescope probe inspect model.onnx > spec.json",
+            "  moescope probe inspect model.onnx --spec spec.json --out runs/inspect"})
+public final class ProbeInspectCommand implements Callable<Integer> {
+
+    @CommandLine.Mixin
+    CommonOptions common;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx file (external data beside it is not read).")
+    Path model;
+
+    @Option(names = "--spec", paramLabel = "FILE",
+            description = "A probe spec JSON to use instead of detection; checked against the model's tensors.")
+    Path specFile;
+
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Also write probe-spec.json and summary.json (with provenance) into DIR.")
+    Path out;
+
+    @Override
+    public Integer call() {
+        Provenance.Builder prov = Provenance.start("probe inspect").parameter("model", model);
+        ModelProto proto = ModelFiles.load(model);
+        ProbeSpec result;
+        if (specFile != null) {
+            result = ProbeSpec.read(specFile);
+            result.validate(new GraphIndex(proto.getGraph()), specFile);
+            prov.parameter("spec", specFile);
+        } else {
+            result = ProbeDetector.detect(proto, model);
+        }
+        spec.commandLine().getOut().println(result.toJson());
+        if (out != null) {
+            prov.input(model);
+            if (specFile != null) {
+                prov.input(specFile);
+            }
+            Json.write(out.resolve("probe-spec.json"), result);
+            Map<String, Object> summary = new LinkedHashMap<>();
+            summary.put("provenance", prov.build());
+            summary.put("layers", result.layers().size());
+            summary.put("numExperts", result.numExperts());
+            summary.put("gating", result.gating());
+            summary.put("topKSites", result.topK().size());
+            summary.put("source", result.source());
+            Json.write(out.resolve("summary.json"), summary);
+        }
+        return 0;
+    }
+}
