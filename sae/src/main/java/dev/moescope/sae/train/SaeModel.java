@@ -120,6 +120,17 @@ public final class SaeModel implements AutoCloseable {
         return decoderRows;
     }
 
+    /**
+     * Overwrites a parameter's values (outside any update; the decoder mirror follows). Used for data-driven
+     * initialisation and by tests that put the model in a chosen state.
+     */
+    public void write(String name, float[] values) {
+        trainer.parameter(name).set(values);
+        if (name.equals(DECODER)) {
+            System.arraycopy(values, 0, decoderRows, 0, values.length);
+        }
+    }
+
     /** Overwrites the decoder bias (data-driven initialisation). */
     public void setDecoderBias(float[] bias) {
         trainer.parameter(DECODER_BIAS).set(bias);
