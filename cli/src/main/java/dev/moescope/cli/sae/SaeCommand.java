@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "sae",
         mixinStandardHelpOptions = true,
         description = {"BatchTopK sparse autoencoders over recorded activations.", "Train on one hook of an activation store, evaluate, and encode."},
-        subcommands = {})
+        subcommands = {SaeTrainCommand.class, SaeEvalCommand.class})
 public final class SaeCommand implements Runnable {
 
     @CommandLine.Spec
