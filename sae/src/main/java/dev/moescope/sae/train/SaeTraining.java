@@ -38,6 +38,7 @@ public final class SaeTraining implements AutoCloseable {
     private final InferenceThreshold threshold;
     private final double scale;
     private final Parallel parallel;
+    private final PhaseTimes times = new PhaseTimes();
     private long step;
 
     private SaeTraining(ActivationSource source, SaeConfig config, SaeModel model, StepKernel kernel,
@@ -139,6 +140,7 @@ public final class SaeTraining implements AutoCloseable {
 
     /** Takes the next step and reports it. */
     public StepStats step() {
+        times.start();
         ActivationBatch b = BatchChecks.finite(source.trainBatch(step, config.batchSize()), source.name(),
                 config.skipBadRows());
         if (b.rows() == 0) {
@@ -149,9 +151,13 @@ public final class SaeTraining implements AutoCloseable {
         float[] x = b.data().length == b.rows() * d ? b.data() : java.util.Arrays.copyOf(b.data(), b.rows() * d);
         InputNormalizer.apply(x, b.rows() * d, scale);
         double lr = model.optimizer().currentLearningRate(SaeModel.ENCODER);
+        times.mark("data");
         Gradients g = kernel.compute(model, x, b.rows(), dead, config);
+        times.mark("kernel");
         double norm = postProcess(g);
+        times.mark("project + clip");
         model.apply(g);
+        times.mark("update (surrogate, Adam, renorm)");
         step++;
         threshold.observe(step, g.minSelected);
         if (kernel instanceof SparseStep s) {
@@ -210,6 +216,11 @@ public final class SaeTraining implements AutoCloseable {
     /** The input scale c (E‖c·x‖² = d). */
     public double scale() {
         return scale;
+    }
+
+    /** Wall time per phase of {@link #step()} (the kernel's own breakdown is in {@link SparseStep#times()}). */
+    public PhaseTimes times() {
+        return times;
     }
 
     public StepKernel kernel() {
