@@ -34,9 +34,105 @@ public final class BatchTopK {
         return select(FloatBuffer.wrap(pre), rows, latents, winners, rankScale, par);
     }
 
-    /** Selection over a row-major buffer (a DJL tensor's direct view, say); the buffer is only read. */
+    /**
+     * Selection over a row-major buffer (a DJL tensor's direct view, say); the buffer is only read.
+     *
+     * <p>Fast path: a sample of rows gives a lower bound {@code t_lo} a little below the expected cut; one pass
+     * collects every value ranking at least {@code t_lo} (about 1.2·winners of them), and the exact cut is selected
+     * among those. The result is exact whenever at least {@code winners} values pass the bound, which the margin
+     * makes overwhelmingly likely; otherwise (or when the sample says nearly everything is selected) the exact
+     * two-pass histogram method runs instead.
+     */
     public static Selection select(FloatBuffer pre, int rows, int latents, int winners, float[] rankScale,
                                    Parallel par) {
+        int stride = Math.max(1, rows / 256);
+        int sampled = (rows + stride - 1) / stride;
+        double expected = (double) winners * sampled / rows; // winners expected among the sampled rows
+        float[] sample = new float[sampled * latents];
+        int ns = 0;
+        float[] row = new float[latents];
+        for (int b = 0; b < rows; b += stride) {
+            pre.get(b * latents, row, 0, latents);
+            for (int j = 0; j < latents; j++) {
+                float v = row[j];
+                if (v > 0) {
+                    sample[ns++] = rankScale == null ? v : v * rankScale[j];
+                }
+            }
+        }
+        int rank = (int) Math.ceil(expected * 1.2 + 4 * Math.sqrt(expected) + 32);
+        if (stride == 1 || rank >= ns / 2) {
+            return selectByHistogram(pre, rows, latents, winners, rankScale, par);
+        }
+        float lower = AuxK.kthLargest(sample, ns, rank);
+        if (!(lower > 0)) {
+            return selectByHistogram(pre, rows, latents, winners, rankScale, par);
+        }
+        int[] bounds = par.chunkBounds(rows);
+        int chunks = bounds.length - 1;
+        Entries[] parts = new Entries[chunks];
+        par.forChunks(chunks, c -> {
+            Entries e = new Entries(Math.max(16, (int) ((long) winners * (bounds[c + 1] - bounds[c]) / rows * 5 / 4)));
+            float[] r = new float[latents];
+            for (int b = bounds[c]; b < bounds[c + 1]; b++) {
+                pre.get(b * latents, r, 0, latents);
+                int local = b - bounds[c];
+                if (rankScale == null) {
+                    for (int j = 0; j < latents; j++) {
+                        if (r[j] >= lower) {
+                            e.add(local, j, r[j], r[j], true);
+                        }
+                    }
+                } else {
+                    for (int j = 0; j < latents; j++) {
+                        float v = r[j];
+                        if (v > 0 && v * rankScale[j] >= lower) {
+                            e.add(local, j, v, v * rankScale[j], true);
+                        }
+                    }
+                }
+            }
+            parts[c] = e;
+        });
+        int n = 0;
+        for (Entries e : parts) {
+            n += e.size;
+        }
+        if (n < winners) {
+            return selectByHistogram(pre, rows, latents, winners, rankScale, par); // the bound was too high
+        }
+        return finish(parts, bounds, rows, latents, winners, n);
+    }
+
+    /** Exact cut among collected candidates (all flagged candidate), ties by flat index, then CSR. */
+    private static Selection finish(Entries[] parts, int[] bounds, int rows, int latents, int need, int nCand) {
+        float[] ranks = new float[nCand];
+        int p = 0;
+        for (Entries e : parts) {
+            System.arraycopy(e.rank, 0, ranks, p, e.size);
+            p += e.size;
+        }
+        float t = AuxK.kthLargest(ranks, nCand, need);
+        long greater = 0;
+        for (Entries e : parts) {
+            for (int i = 0; i < e.size; i++) {
+                if (e.rank[i] > t) {
+                    greater++;
+                }
+            }
+        }
+        long ties = need - greater;
+        for (Entries e : parts) {
+            for (int i = 0; i < e.size; i++) {
+                e.keep[i] = e.rank[i] > t || (e.rank[i] == t && ties-- > 0);
+            }
+        }
+        return assemble(parts, bounds, rows, latents);
+    }
+
+    /** The exact two-pass histogram selection (also the fallback of {@link #select}). */
+    static Selection selectByHistogram(FloatBuffer pre, int rows, int latents, int winners, float[] rankScale,
+                                       Parallel par) {
         int[] bounds = par.chunkBounds(rows);
         int chunks = bounds.length - 1;
         int[][] hists = new int[chunks][];
@@ -144,7 +240,12 @@ public final class BatchTopK {
                 }
             }
         }
-        // assemble CSR
+        return assemble(parts, bounds, rows, latents);
+    }
+
+    /** CSR from the kept entries of each row chunk; also the smallest kept rank. */
+    private static Selection assemble(Entries[] parts, int[] bounds, int rows, int latents) {
+        int chunks = parts.length;
         int[] rowPtr = new int[rows + 1];
         for (int c = 0; c < chunks; c++) {
             Entries e = parts[c];
@@ -161,7 +262,7 @@ public final class BatchTopK {
         int[] cols = new int[nnz];
         float[] vals = new float[nnz];
         float[] mins = new float[chunks];
-        par.forChunks(chunks, c -> {
+        for (int c = 0; c < chunks; c++) {
             Entries e = parts[c];
             int p = rowPtr[bounds[c]];
             float m = Float.POSITIVE_INFINITY;
@@ -174,7 +275,7 @@ public final class BatchTopK {
                 }
             }
             mins[c] = m;
-        });
+        }
         float min = Float.POSITIVE_INFINITY;
         for (float m : mins) {
             min = Math.min(min, m);

@@ -84,6 +84,39 @@ class BatchTopKTest {
         }
     }
 
+    /** Batches big enough for the sampled-bound fast path, with and without ties and rank scales. */
+    @Test
+    void fastPathMatchesFullSortAndTheHistogramPath() {
+        Random r = new Random(17);
+        try (Parallel par = new Parallel(2)) {
+            for (int trial = 0; trial < 8; trial++) {
+                int rows = 520 + r.nextInt(300);
+                int cols = 64 + r.nextInt(200);
+                int k = new int[]{1, 3, 8, 30}[trial % 4];
+                float[] pre = new float[rows * cols];
+                for (int i = 0; i < pre.length; i++) {
+                    pre[i] = trial % 3 == 2 ? (r.nextInt(41) - 20) * 0.1f : (float) r.nextGaussian();
+                }
+                float[] scale = null;
+                if (trial % 2 == 1) {
+                    scale = new float[cols];
+                    for (int j = 0; j < cols; j++) {
+                        scale[j] = 0.2f + r.nextFloat();
+                    }
+                }
+                int winners = k * rows;
+                BatchTopK.Selection fast = BatchTopK.select(pre, rows, cols, winners, scale, par);
+                BatchTopK.Selection hist = BatchTopK.selectByHistogram(java.nio.FloatBuffer.wrap(pre), rows, cols,
+                        winners, scale, par);
+                Set<Long> want = bruteForce(pre, rows, cols, winners, scale);
+                assertEquals(want, selected(fast.codes()), "trial " + trial);
+                assertEquals(want, selected(hist.codes()), "trial " + trial + " (histogram)");
+                assertEquals(winners, fast.codes().nnz());
+                assertEquals(hist.minSelectedRank(), fast.minSelectedRank());
+            }
+        }
+    }
+
     @Test
     void keepsExactlyKTimesBWhenEnoughPositives() {
         Random r = new Random(3);
