@@ -21,6 +21,12 @@ public final class PhaseTimes {
         last = now;
     }
 
+    /** Moves {@code nanos} of already charged time from one phase to another (a sub-phase measured inside). */
+    public void move(String from, String to, long nanos) {
+        this.nanos.merge(from, -nanos, Long::sum);
+        this.nanos.merge(to, nanos, Long::sum);
+    }
+
     public Map<String, Long> nanos() {
         return new LinkedHashMap<>(nanos);
     }

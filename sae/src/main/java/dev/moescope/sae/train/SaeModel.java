@@ -38,6 +38,7 @@ public final class SaeModel implements AutoCloseable {
     private final int width;
     private final int latents;
     private final float[] decoderRows;
+    private long renormNanos;
 
     private SaeModel(Engine engine, ResumableAdam adam, Parallel parallel, int width, int latents, float[] encoder,
                      float[] encoderBias, float[] decoder, float[] decoderBias) {
@@ -143,18 +144,25 @@ public final class SaeModel implements AutoCloseable {
     public void apply(Gradients g) {
         trainer.step(() -> {
             NDManager m = trainer.manager();
-            NDArray s = parameter(ENCODER).mul(m.create(g.encoder, new Shape(latents, width))).sum();
-            s = s.add(parameter(ENCODER_BIAS).mul(m.create(g.encoderBias, new Shape(latents))).sum());
-            s = s.add(parameter(DECODER).mul(m.create(g.decoder, new Shape(latents, width))).sum());
-            return s.add(parameter(DECODER_BIAS).mul(m.create(g.decoderBias, new Shape(width))).sum());
+            NDArray s = parameter(ENCODER).reshape(-1).dot(m.create(g.encoder));
+            s = s.add(parameter(ENCODER_BIAS).dot(m.create(g.encoderBias)));
+            s = s.add(parameter(DECODER).reshape(-1).dot(m.create(g.decoder)));
+            return s.add(parameter(DECODER_BIAS).dot(m.create(g.decoderBias)));
         });
     }
 
+    /** Wall time spent renormalising the decoder so far. */
+    public long renormNanos() {
+        return renormNanos;
+    }
+
     private void renormalizeDecoder() {
+        long t0 = System.nanoTime();
         NDArray dec = trainer.parameter(DECODER);
         view(DECODER).get(0, decoderRows, 0, decoderRows.length);
         DecoderNorm.normalizeRows(decoderRows, latents, width, parallel);
         dec.set(FloatBuffer.wrap(decoderRows));
+        renormNanos += System.nanoTime() - t0;
     }
 
     @Override

@@ -156,8 +156,14 @@ public final class SaeTraining implements AutoCloseable {
         times.mark("kernel");
         double norm = postProcess(g);
         times.mark("project + clip");
+        long adam0 = model.optimizer().nanos();
+        long renorm0 = model.renormNanos();
         model.apply(g);
-        times.mark("update (surrogate, Adam, renorm)");
+        long adam = model.optimizer().nanos() - adam0;
+        long renorm = model.renormNanos() - renorm0;
+        times.mark("update: surrogate gradient + backward");
+        times.move("update: surrogate gradient + backward", "update: Adam", adam);
+        times.move("update: surrogate gradient + backward", "update: decoder renorm", renorm);
         step++;
         threshold.observe(step, g.minSelected);
         if (kernel instanceof SparseStep s) {
