@@ -7,11 +7,14 @@ import ai.djl.ndarray.types.Shape;
 import dev.moescope.core.Seeds;
 import dev.moescope.core.djl.ScopedTrainer;
 import dev.moescope.sae.dictionary.DecoderNorm;
+import dev.moescope.sae.dictionary.ExternalGradients;
 import dev.moescope.sae.dictionary.Parallel;
 import dev.moescope.sae.dictionary.ResumableAdam;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.SplittableRandom;
 
 /**
@@ -21,9 +24,8 @@ import java.util.SplittableRandom;
  * mirror of the unit-norm decoder rows is kept in step with the parameter after each update.
  *
  * <p>Updates take gradients computed outside autograd (by a {@link StepKernel}): {@link #apply} hands them to the
- * trainer as the gradient of the linear surrogate {@code Σ_p sum(p ⊙ G_p)}, whose gradient with respect to each
- * parameter is exactly {@code G_p}; the optimizer update and the decoder renormalisation then run as for any
- * autograd loss.
+ * trainer through {@link ExternalGradients} (a linear surrogate whose gradient is exactly the given one); the
+ * optimizer update and the decoder renormalisation then run as for any autograd loss.
  */
 public final class SaeModel implements AutoCloseable {
 
@@ -142,13 +144,12 @@ public final class SaeModel implements AutoCloseable {
      * surrogate is not a loss and is ignored.
      */
     public void apply(Gradients g) {
-        trainer.step(() -> {
-            NDManager m = trainer.manager();
-            NDArray s = parameter(ENCODER).reshape(-1).dot(m.create(g.encoder));
-            s = s.add(parameter(ENCODER_BIAS).dot(m.create(g.encoderBias)));
-            s = s.add(parameter(DECODER).reshape(-1).dot(m.create(g.decoder)));
-            return s.add(parameter(DECODER_BIAS).dot(m.create(g.decoderBias)));
-        });
+        Map<String, float[]> grads = new LinkedHashMap<>();
+        grads.put(ENCODER, g.encoder);
+        grads.put(ENCODER_BIAS, g.encoderBias);
+        grads.put(DECODER, g.decoder);
+        grads.put(DECODER_BIAS, g.decoderBias);
+        ExternalGradients.apply(trainer, grads);
     }
 
     /** Wall time spent renormalising the decoder so far. */
