@@ -48,10 +48,7 @@ public final class SparseStep implements StepKernel {
         Gradients g = buffer != null && buffer.encoderBias.length == nLat && buffer.decoderBias.length == d
                 ? buffer : new Gradients(nLat, d);
         buffer = null; // handed out; taken back by recycle()
-        Arrays.fill(g.encoder, 0f);
-        Arrays.fill(g.encoderBias, 0f);
-        Arrays.fill(g.decoder, 0f);
-        Arrays.fill(g.decoderBias, 0f);
+        // every gradient entry is assigned below (rows zeroed by the thread that fills them), so no global clear
         float[] decB = model.read(SaeModel.DECODER_BIAS);
         float[] xc = new float[rows * d];
         par.forRange(rows, (lo, hi) -> {
@@ -188,6 +185,8 @@ public final class SparseStep implements StepKernel {
             par.forRange(nLat, (lo, hi) -> {
                 for (int i = lo; i < hi; i++) {
                     int w = i * d;
+                    Arrays.fill(g.decoder, w, w + d, 0f);
+                    Arrays.fill(g.encoder, w, w + d, 0f);
                     float bias = 0;
                     for (int slot = st.colPtr()[i]; slot < st.colPtr()[i + 1]; slot++) {
                         int p = st.entries()[slot];
