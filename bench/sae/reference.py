@@ -83,7 +83,7 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         with torch.no_grad():
-            W_dec /= W_dec.norm(dim=-1, keepdim=True)
+            W_dec.div_(W_dec.norm(dim=-1, keepdim=True))
             m = float(vals[vals > 0].min())
             theta = m if theta < 0 else 0.999 * theta + 0.001 * m
         return float(loss)
