@@ -14,7 +14,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * AuxK brings back latents that were killed on purpose (encoder rows shrunk to 3% so they never make the batch top-k; few other latents are dead):
- * with AuxK a good share of them fire again within 1000 steps; with AuxK off (α = 0) the same latents stay dead.
+ * with AuxK most of them fire again within 2800 steps; with AuxK off (α = 0) the same latents stay dead.
  */
 @Tag("slow")
 class AuxKRevivalTest {
@@ -26,7 +26,7 @@ class AuxKRevivalTest {
         int latents = 48;
         int batch = 256;
         long deadTokens = 5L * batch;
-        SaeConfig base = SaeConfig.defaults(latents, 3, batch, 1200).withLr(1e-3).withSchedule(20, 1000)
+        SaeConfig base = SaeConfig.defaults(latents, 3, batch, 3000).withLr(1e-3).withSchedule(20, 1000)
                 .withDeadTokens(deadTokens, 1.0 / 32);
         Path ckpt = dir.resolve(Checkpoint.FILE);
         int[] killed = new int[12];
@@ -57,13 +57,13 @@ class AuxKRevivalTest {
         System.out.printf("killed latents firing again: with AuxK %.2f, without %.2f%n", withAux, without);
         // AuxK is the only source of gradient for a latent that never makes the top-k: without it none return
         assertEquals(0.0, without, "without AuxK " + without + " came back");
-        assertTrue(withAux >= 0.25, "AuxK revived only " + withAux);
+        assertTrue(withAux >= 0.5, "AuxK revived only " + withAux);
     }
 
-    /** Fraction of {@code killed} that fired in the last 20 of the steps up to 1200. */
+    /** Fraction of {@code killed} that fired in the last 20 of the steps up to 3000. */
     private static double aliveAfter(Engine engine, SyntheticSource src, SaeConfig cfg, Path ckpt, int[] killed) {
         try (SaeTraining t = SaeTraining.resume(engine, src, cfg, ckpt, 2)) {
-            while (t.stepsDone() < 1200) {
+            while (t.stepsDone() < 3000) {
                 t.step();
             }
             long[] since = t.dead().state();
