@@ -6,8 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code moescope sae}: BatchTopK sparse autoencoders over recorded activations. */
 @Command(name = "sae",
         mixinStandardHelpOptions = true,
-        description = {"BatchTopK sparse autoencoders over recorded activations.", "Train on one hook of an activation store, evaluate, and encode."},
-        subcommands = {})
+        description = {"BatchTopK sparse autoencoders over recorded activations.", "Train on synthetic data or an .npy activation matrix (the activation-store source comes with the store), then evaluate."},
+        subcommands = {SaeTrainCommand.class, SaeEvalCommand.class})
 public final class SaeCommand implements Runnable {
 
     @CommandLine.Spec

@@ -115,6 +115,9 @@ public final class ScopedTrainer implements AutoCloseable {
             if (g != raw) {
                 g.close();
             }
+            // PyTorch accumulates into .grad across backward passes and nothing else clears it: zero it in place
+            // (the handle shares the parameter's gradient storage) so the next step sees only its own gradient.
+            raw.subi(raw);
             raw.close();
         }
         try (NDScope scope = new NDScope()) {

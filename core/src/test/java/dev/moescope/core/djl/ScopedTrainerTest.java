@@ -12,6 +12,7 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -82,6 +83,43 @@ class ScopedTrainerTest {
             assertEquals(0.8, r[1], 0.02);
             assertEquals(0f, bias.getFloat(0), "a zeroed gradient leaves the bias untouched");
             assertEquals(400, transformed.size());
+        }
+    }
+
+    /** Records the gradients it is given, updates nothing. */
+    private static final class Recorder extends Optimizer {
+        final List<float[]> seen = new ArrayList<>();
+
+        Recorder() {
+            super(new Builder());
+        }
+
+        @Override
+        public void update(String id, NDArray weight, NDArray grad) {
+            seen.add(grad.toFloatArray());
+        }
+
+        private static final class Builder extends OptimizerBuilder<Builder> {
+            @Override
+            protected Builder self() {
+                return this;
+            }
+        }
+    }
+
+    /** Each step's optimizer sees that step's gradient only (PyTorch would otherwise accumulate into .grad). */
+    @Test
+    void gradientsDoNotAccumulateAcrossSteps() {
+        Engine engine = DjlRuntime.pytorch(1);
+        Recorder rec = new Recorder();
+        try (ScopedTrainer t = new ScopedTrainer(engine, rec)) {
+            NDArray p = t.addParameter("p", t.manager().create(new float[]{0f, 0f}));
+            for (int i = 0; i < 3; i++) {
+                t.step(() -> p.mul(t.manager().create(new float[]{1f, 2f})).sum());
+            }
+        }
+        for (float[] g : rec.seen) {
+            assertArrayEquals(new float[]{1f, 2f}, g);
         }
     }
 

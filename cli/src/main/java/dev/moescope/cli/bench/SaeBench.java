@@ -1,0 +1,163 @@
+package dev.moescope.cli.bench;
+
+import ai.djl.engine.Engine;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import dev.moescope.cli.CommonOptions;
+import dev.moescope.core.djl.DjlRuntime;
+import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.json.Json;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.sae.bench.StepBenchmark;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code moescope bench sae}: the Java BatchTopK step (sparse kernels) against the dense PyTorch reference in
+ * {@code bench/sae/reference.py}, on the same synthetic workload, one after the other in one run.
+ */
+@Command(name = "sae",
+        mixinStandardHelpOptions = true,
+        description = {"BatchTopK SAE training step: moescope (DJL + sparse Java kernels) vs a dense PyTorch "
+                + "reference (bench/sae/reference.py), same shapes, same thread count.",
+                "Prints tokens/s of both, the ratio, where the Java step's time goes and how close it is to the "
+                        + "encoder-matmul floor; writes OUT/summary.json."},
+        footer = {"", "Example:", "  moescope bench sae --threads 2    (d=512, F=8192, k=32, batch 4096)"})
+public final class SaeBench implements Callable<Integer> {
+
+    @CommandLine.Mixin
+    CommonOptions common;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--d", defaultValue = "512", description = "Activation width (default: ${DEFAULT-VALUE}).")
+    int d;
+
+    @Option(names = "--latents", defaultValue = "8192", description = "Dictionary size (default: ${DEFAULT-VALUE}).")
+    int latents;
+
+    @Option(names = "--k", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
+    int k;
+
+    @Option(names = "--batch", defaultValue = "4096", description = "Tokens per step (default: ${DEFAULT-VALUE}).")
+    int batch;
+
+    @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    int steps;
+
+    @Option(names = "--warmup-steps", defaultValue = "2", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    int warmup;
+
+    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "Python with torch (default: ${DEFAULT-VALUE}).")
+    String python;
+
+    @Option(names = "--reference", defaultValue = "bench/sae/reference.py",
+            description = "The reference script (default: ${DEFAULT-VALUE}, relative to the working directory).")
+    Path reference;
+
+    @Option(names = "--skip-reference", description = "Time the Java step only.")
+    boolean skipReference;
+
+    @Option(names = "--out", defaultValue = "runs/bench-sae", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    /** What summary.json holds. */
+    record Summary(Provenance provenance, StepBenchmark.Result java, Map<String, Object> reference, Double ratio,
+                   String load) {
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        int threads = common.threads > 0 ? common.threads : Runtime.getRuntime().availableProcessors();
+        if (!skipReference && !Files.isRegularFile(reference)) {
+            throw MoescopeException.usage("--reference " + reference + ": not found (run from the repository root, "
+                    + "or pass --reference PATH, or --skip-reference)");
+        }
+        PrintWriter o = spec.commandLine().getOut();
+        Provenance.Builder prov = Provenance.start("bench sae").parameter("d", d).parameter("latents", latents)
+                .parameter("k", k).parameter("batch", batch).parameter("steps", steps).parameter("threads", threads)
+                .parameter("seed", common.seed);
+        Map<String, Object> ref = null;
+        if (!skipReference) {
+            prov.input(reference);
+            ref = runReference(threads);
+        }
+        Engine engine = DjlRuntime.pytorch(threads);
+        StepBenchmark.Result java = StepBenchmark.run(engine, new StepBenchmark.Spec(d, latents, k, batch, steps,
+                warmup, threads, common.seed));
+        String load = load();
+        o.printf("BatchTopK SAE step, d=%d F=%d k=%d batch=%d fp32, %d threads; load %s%n", d, latents, k, batch,
+                threads, load);
+        o.printf("  moescope (DJL %s + sparse Java kernels): %,10.0f tokens/s  (%.0f ms/step)%n",
+                dev.moescope.core.BuildInfo.current().djlVersion(), java.tokensPerSecond(), java.stepMs());
+        Double ratio = null;
+        if (ref != null) {
+            double refTps = ((Number) ref.get("tokens_per_s")).doubleValue();
+            ratio = java.tokensPerSecond() / refTps;
+            o.printf("  PyTorch dense reference (torch %s, %s): %,10.0f tokens/s  (%.0f ms/step)%n", ref.get("torch"),
+                    ref.get("blas_info"), refTps, ((Number) ref.get("step_ms")).doubleValue());
+            o.printf("  ratio moescope / reference: %.2fx%n", ratio);
+        }
+        o.printf("  encoder matmul floor: %.0f ms (%.0f GFLOP/s); step = %.2fx the floor%n",
+                java.encoderMatmulFloorMs(), 2.0 * batch * d * latents / java.encoderMatmulFloorMs() / 1e6,
+                java.stepMs() / java.encoderMatmulFloorMs());
+        o.println("  where the Java step goes (ms/step):");
+        java.phasesMs().forEach((p, ms) -> {
+            if (p.equals("kernel")) {
+                o.printf("    %-34s %7.1f%n", p, ms);
+                java.kernelPhasesMs().forEach((kp, kms) -> o.printf("      %-32s %7.1f%n", kp, kms));
+            } else {
+                o.printf("    %-34s %7.1f%n", p, ms);
+            }
+        });
+        Files.createDirectories(out);
+        Json.write(out.resolve("summary.json"), new Summary(prov.build().finishedNow(), java, ref, ratio, load));
+        o.printf("wrote %s%n", out.resolve("summary.json"));
+        o.flush();
+        return 0;
+    }
+
+    private Map<String, Object> runReference(int threads) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>(List.of(python, reference.toString(), "--d", "" + d, "--latents",
+                "" + latents, "--k", "" + k, "--batch", "" + batch, "--steps", "" + steps, "--warmup", "" + warmup,
+                "--threads", "" + threads, "--seed", "" + common.seed));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("OMP_NUM_THREADS", "" + threads);
+        Process p;
+        try {
+            p = pb.start();
+        } catch (IOException e) {
+            throw MoescopeException.usage("--python " + python + ": cannot run: " + e.getMessage());
+        }
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        int rc = p.waitFor();
+        String last = text.strip().lines().reduce((a, b) -> b).orElse("");
+        if (rc != 0 || !last.startsWith("{")) {
+            throw MoescopeException.failure("the PyTorch reference failed (exit " + rc + "): " + last, null);
+        }
+        JsonObject j = JsonParser.parseString(last).getAsJsonObject();
+        @SuppressWarnings("unchecked")
+        Map<String, Object> m = Json.gson().fromJson(j, Map.class);
+        return m;
+    }
+
+    private static String load() {
+        try {
+            return Files.readString(Path.of("/proc/loadavg")).strip();
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

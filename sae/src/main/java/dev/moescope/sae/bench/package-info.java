@@ -1,0 +1,2 @@
+/** Timing of the SAE training step, for {@code moescope bench sae}. */
+package dev.moescope.sae.bench;

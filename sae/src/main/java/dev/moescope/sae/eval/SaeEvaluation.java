@@ -1,0 +1,67 @@
+package dev.moescope.sae.eval;
+
+import ai.djl.engine.Engine;
+import dev.moescope.core.json.Json;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.sae.data.ActivationSource;
+import dev.moescope.sae.data.SyntheticSource;
+import dev.moescope.sae.io.SaeLensExport;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/** {@code sae eval}: metrics, density, (synthetic) recovery; writes {@code summary.json} and PNG plots. */
+public final class SaeEvaluation {
+
+    private SaeEvaluation() {
+    }
+
+    /** What {@code eval/summary.json} holds. */
+    public record Summary(Provenance provenance, Map<String, String> source, long tokens, int k, double threshold,
+                          Metrics withThreshold, Metrics withBatchTopK, Density density, Double recoveredFraction,
+                          Double recoveryCosineCutoff, Double meanBestCosine) {
+    }
+
+    public static Summary run(Engine engine, Path runDir, ActivationSource source, Path outDir, int batchRows,
+                              double denseCutoff, int threads, Provenance.Builder provenance, PrintWriter out) {
+        SaeLensExport.RawSae sae = SaeLensExport.read(runDir);
+        int k = sae.cfg().getAsJsonObject("moescope").get("k").getAsInt();
+        SaeEvaluator.Result r;
+        try (SaeEvaluator ev = new SaeEvaluator(engine, sae, k, threads)) {
+            r = ev.evaluate(source, batchRows);
+        }
+        Density density = Density.of(r.firingCounts(), r.tokens(), denseCutoff);
+        Plots.densityHistogram(density, outDir.resolve("density.png"));
+        Recovery.Result rec = null;
+        double cutoff = 0.9;
+        if (source instanceof SyntheticSource s) {
+            rec = Recovery.of(s.groundTruth(), sae.wDec(), s.spec().features(), sae.latents(), sae.width(), cutoff);
+            Plots.recoveryCurve(rec, cutoff, outDir.resolve("recovery.png"));
+        }
+        Summary summary = new Summary(provenance.build().finishedNow(), new LinkedHashMap<>(source.describe()),
+                r.tokens(), k, sae.theta(), r.threshold(), r.batchTopK(), density,
+                rec == null ? null : rec.fractionRecovered(), rec == null ? null : cutoff,
+                rec == null ? null : rec.meanMaxCosine());
+        Json.write(outDir.resolve("summary.json"), summary);
+        out.printf("evaluated %s on %,d held-out tokens of %s%n", runDir, r.tokens(), source.name());
+        print(out, "threshold θ=" + String.format("%.4g", sae.theta()), r.threshold());
+        print(out, "batch top-k k=" + k, r.batchTopK());
+        out.printf("latents: dead %.2f%% (never fire), dense %.2f%% (density > %.2f), median log10 density %.2f%n",
+                100 * density.deadFraction(), 100 * density.denseFraction(), denseCutoff, density.medianLog10());
+        if (rec != null) {
+            out.printf("ground truth: %.1f%% of %d true directions recovered at cos >= %.2f (mean best cos %.3f)%n",
+                    100 * rec.fractionRecovered(), rec.maxCosines().length, cutoff, rec.meanMaxCosine());
+        }
+        out.printf("wrote %s, density.png%s%n", outDir.resolve("summary.json"), rec == null ? "" : ", recovery.png");
+        out.flush();
+        return summary;
+    }
+
+    private static void print(PrintWriter out, String label, Metrics m) {
+        out.printf("  %-22s FVE pooled %.4f (centred %.4f, per-token %.4f)  MSE %.4g  L0 %.2f  cos %.4f  "
+                        + "|x̂|/|x| %.4f%n", label, m.fvePooled(), m.fvePooledCentred(), m.fvePerToken(), m.mse(),
+                m.l0(), m.cosine(), m.normRatio());
+    }
+}
