@@ -1,0 +1,466 @@
+package dev.moescope.toy.train;
+
+import dev.moescope.toy.model.Architecture;
+import dev.moescope.toy.model.LossReduction;
+import dev.moescope.toy.model.ToyWeights;
+
+/**
+ * One instance's loss, gradients and AdamW update over one batch, written out by hand.
+ *
+ * <p>Forward, for an input x ∈ ℝⁿ (the MoE paper's {@code MoEModel}):
+ * <pre>
+ *   s = G x;  p = softmax(s);  S = top-k(p) (ties: lowest index);  g̃_e = p_e / Σ_{f∈S} p_f  (e ∈ S)
+ *   h_e = W_eᵀ x;  z_e = W_e h_e + b_e;  x' = Σ_{e∈S} g̃_e ReLU(z_e)
+ *   L = c · Σ_batch Σ_i I_i (x'_i − x_i)²  +  α·E·Σ_e f_e P_e
+ * </pre>
+ * with c = 1/B (sum over features) or 1/(B·n) (mean), f_e the fraction of the batch routed to e (no gradient) and
+ * P_e the batch mean of p_e. Only selected experts are computed: unselected ones have weight exactly 0 in the
+ * output and receive exactly zero gradient, as in the reference's dense-then-masked computation.
+ *
+ * <p>Backward: with a_e = ∂L/∂g̃_e, the renormalisation gives ∂L/∂p_f = (a_f − Σ_{e∈S} g̃_e a_e)/Σ_S p for f ∈ S.
+ * With k = 1, g̃ = p/p = 1 exactly, so this is a − a = 0 exactly: the reconstruction loss gives the router no
+ * gradient (the paper's frozen-router behaviour), and only the load-balancing term and weight decay move it.
+ * Inputs are sparse, so products with x run over the non-zero features only.
+ */
+public final class ToyKernel {
+
+    private final Architecture arch;
+    private final int n;
+    private final int m;
+    private final int experts;
+    private final int k;
+    private final int maxBatch;
+
+    // batch, in dense and sparse (CSR) form
+    final float[] x;
+    final int[] nzStart;
+    final int[] nzIndex;
+    final float[] nzValue;
+    // routing for the batch
+    private final float[] prob;
+    private final int[] selected;
+    private final float[] routeWeight;
+    private final float[] dispatched;
+    private final float[] meanProb;
+    // per-sample scratch
+    private final float[] h;
+    private final float[] z;
+    private final float[] xr;
+    private final float[] gx;
+    private final float[] dh;
+    private final float[] a;
+    private final float[] dp;
+    private final float[] scores;
+    // gradients of the current instance
+    final float[] gW;
+    final float[] gB;
+    final float[] gG;
+    // AdamW moments of the current instance
+    private final float[] mW;
+    private final float[] vW;
+    private final float[] mB;
+    private final float[] vB;
+    private final float[] mG;
+    private final float[] vG;
+
+    /** Workspace for batches of up to {@code maxBatch} samples. One kernel per thread. */
+    public ToyKernel(Architecture arch, int maxBatch) {
+        this.arch = arch;
+        this.n = arch.features();
+        this.m = arch.hidden();
+        this.experts = arch.experts();
+        this.k = arch.active();
+        this.maxBatch = maxBatch;
+        x = new float[maxBatch * n];
+        nzStart = new int[maxBatch + 1];
+        nzIndex = new int[maxBatch * n];
+        nzValue = new float[maxBatch * n];
+        prob = new float[maxBatch * experts];
+        selected = new int[maxBatch * k];
+        routeWeight = new float[maxBatch * k];
+        dispatched = new float[experts];
+        meanProb = new float[experts];
+        h = new float[k * m];
+        z = new float[k * n];
+        xr = new float[n];
+        gx = new float[n];
+        dh = new float[m];
+        a = new float[k];
+        dp = new float[experts];
+        scores = new float[experts];
+        gW = new float[arch.weightSize()];
+        gB = new float[arch.biasSize()];
+        gG = new float[arch.biasSize()];
+        mW = new float[gW.length];
+        vW = new float[gW.length];
+        mB = new float[gB.length];
+        vB = new float[gB.length];
+        mG = new float[gG.length];
+        vG = new float[gG.length];
+    }
+
+    public Architecture architecture() {
+        return arch;
+    }
+
+    /** Draws a batch: feature i is U[0,1) with probability density[i], else 0. */
+    void sample(InstanceRandom rnd, float[] density, int batch) {
+        int nz = 0;
+        for (int s = 0; s < batch; s++) {
+            nzStart[s] = nz;
+            int row = s * n;
+            for (int i = 0; i < n; i++) {
+                float v = 0f;
+                if (rnd.nextFloat() < density[i]) {
+                    v = rnd.nextFloat();
+                    if (v != 0f) {
+                        nzIndex[nz] = i;
+                        nzValue[nz++] = v;
+                    }
+                }
+                x[row + i] = v;
+            }
+        }
+        nzStart[batch] = nz;
+    }
+
+    /** Loads an explicit batch (rows of length n), e.g. for tests and analyses. */
+    public void load(float[][] batch) {
+        if (batch.length > maxBatch) {
+            throw new IllegalArgumentException("batch of " + batch.length + " exceeds workspace " + maxBatch);
+        }
+        int nz = 0;
+        for (int s = 0; s < batch.length; s++) {
+            nzStart[s] = nz;
+            for (int i = 0; i < n; i++) {
+                float v = batch[s][i];
+                x[s * n + i] = v;
+                if (v != 0f) {
+                    nzIndex[nz] = i;
+                    nzValue[nz++] = v;
+                }
+            }
+        }
+        nzStart[batch.length] = nz;
+    }
+
+    /**
+     * Routes the loaded batch through an instance's router: fills the softmax probabilities, the top-k experts
+     * (ties to the lowest index) and their renormalised weights, and the batch statistics of the LB loss.
+     */
+    void route(float[] gate, int gOff, int batch) {
+        java.util.Arrays.fill(dispatched, 0f);
+        java.util.Arrays.fill(meanProb, 0f);
+        if (experts == 1) {
+            for (int s = 0; s < batch; s++) {
+                prob[s] = 1f;
+                selected[s] = 0;
+                routeWeight[s] = 1f;
+            }
+            dispatched[0] = 1f;
+            meanProb[0] = 1f;
+            return;
+        }
+        float invB = 1f / batch;
+        for (int s = 0; s < batch; s++) {
+            float max = Float.NEGATIVE_INFINITY;
+            for (int e = 0; e < experts; e++) {
+                float acc = 0f;
+                int go = gOff + e * n;
+                for (int t = nzStart[s]; t < nzStart[s + 1]; t++) {
+                    acc += gate[go + nzIndex[t]] * nzValue[t];
+                }
+                scores[e] = acc;
+                max = Math.max(max, acc);
+            }
+            float sum = 0f;
+            int po = s * experts;
+            for (int e = 0; e < experts; e++) {
+                float ex = (float) Math.exp(scores[e] - max);
+                prob[po + e] = ex;
+                sum += ex;
+            }
+            for (int e = 0; e < experts; e++) {
+                prob[po + e] /= sum;
+                meanProb[e] += prob[po + e] * invB;
+            }
+            float picked = 0f;
+            for (int r = 0; r < k; r++) {
+                int best = -1;
+                float bestP = Float.NEGATIVE_INFINITY;
+                for (int e = 0; e < experts; e++) {
+                    if (prob[po + e] > bestP && !alreadySelected(s, r, e)) {
+                        best = e;
+                        bestP = prob[po + e];
+                    }
+                }
+                selected[s * k + r] = best;
+                picked += bestP;
+                dispatched[best] += invB;
+            }
+            for (int r = 0; r < k; r++) {
+                routeWeight[s * k + r] = prob[po + selected[s * k + r]] / picked;
+            }
+        }
+    }
+
+    private boolean alreadySelected(int s, int upTo, int e) {
+        for (int r = 0; r < upTo; r++) {
+            if (selected[s * k + r] == e) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Expert chosen in slot r (0 = highest probability) for sample s after {@link #route}. */
+    int selectedExpert(int s, int r) {
+        return selected[s * k + r];
+    }
+
+    /** Renormalised gate weight of slot r for sample s after {@link #route}. */
+    float selectedWeight(int s, int r) {
+        return routeWeight[s * k + r];
+    }
+
+    /**
+     * Loss of the loaded batch for one instance; with {@code withGradients}, also fills {@link #gW}, {@link #gB},
+     * {@link #gG}. {@code parts} receives [reconstruction, load-balancing].
+     */
+    double lossAndGradients(ToyWeights weights, int instance, float[] importance, int batch,
+                            LossReduction reduction, double lbAlpha, boolean withGradients, double[] parts) {
+        float[] w = weights.w;
+        float[] bias = weights.b;
+        float[] gate = weights.gate;
+        int wOff = weights.wOffset(instance);
+        int bOff = weights.bOffset(instance);
+        route(gate, bOff, batch);
+        if (withGradients) {
+            java.util.Arrays.fill(gW, 0f);
+            java.util.Arrays.fill(gB, 0f);
+            java.util.Arrays.fill(gG, 0f);
+        }
+        float c = (float) ((reduction == LossReduction.MEAN_FEATURES ? 1.0 / n : 1.0) / batch);
+        double lb = 0;
+        if (lbAlpha > 0) {
+            for (int e = 0; e < experts; e++) {
+                lb += dispatched[e] * (double) meanProb[e];
+            }
+            lb *= lbAlpha * experts;
+        }
+        float lbGrad = (float) (lbAlpha * experts / batch); // ∂LB/∂p_{s,e} = α·E·f_e / B
+        double recon = 0;
+        for (int s = 0; s < batch; s++) {
+            int row = s * n;
+            int nz0 = nzStart[s];
+            int nz1 = nzStart[s + 1];
+            java.util.Arrays.fill(xr, 0f);
+            for (int r = 0; r < k; r++) {
+                int wo = wOff + selected[s * k + r] * n * m;
+                int bo = bOff + selected[s * k + r] * n;
+                int ho = r * m;
+                for (int j = 0; j < m; j++) {
+                    h[ho + j] = 0f;
+                }
+                for (int t = nz0; t < nz1; t++) {
+                    int fo = wo + nzIndex[t] * m;
+                    float v = nzValue[t];
+                    for (int j = 0; j < m; j++) {
+                        h[ho + j] += w[fo + j] * v;
+                    }
+                }
+                float gt = routeWeight[s * k + r];
+                int zo = r * n;
+                for (int i = 0; i < n; i++) {
+                    int fo = wo + i * m;
+                    float acc = bias[bo + i];
+                    for (int j = 0; j < m; j++) {
+                        acc += w[fo + j] * h[ho + j];
+                    }
+                    z[zo + i] = acc;
+                    if (acc > 0f) {
+                        xr[i] += gt * acc;
+                    }
+                }
+            }
+            float sampleLoss = 0f;
+            for (int i = 0; i < n; i++) {
+                float d = xr[i] - x[row + i];
+                float id = importance[i] * d;
+                sampleLoss += id * d;
+                gx[i] = 2f * c * id;
+            }
+            recon += sampleLoss;
+            if (!withGradients) {
+                continue;
+            }
+            for (int r = 0; r < k; r++) {
+                int e = selected[s * k + r];
+                int wo = wOff + e * n * m;
+                int go = e * n * m;
+                int gbo = e * n;
+                int ho = r * m;
+                int zo = r * n;
+                float gt = routeWeight[s * k + r];
+                float ar = 0f;
+                for (int j = 0; j < m; j++) {
+                    dh[j] = 0f;
+                }
+                for (int i = 0; i < n; i++) {
+                    float zi = z[zo + i];
+                    if (zi <= 0f) {
+                        continue;
+                    }
+                    ar += gx[i] * zi;
+                    float dz = gt * gx[i];
+                    gB[gbo + i] += dz;
+                    int fo = wo + i * m;
+                    int gfo = go + i * m;
+                    for (int j = 0; j < m; j++) {
+                        dh[j] += w[fo + j] * dz;
+                        gW[gfo + j] += dz * h[ho + j];
+                    }
+                }
+                a[r] = ar;
+                for (int t = nz0; t < nz1; t++) {
+                    int gfo = go + nzIndex[t] * m;
+                    float v = nzValue[t];
+                    for (int j = 0; j < m; j++) {
+                        gW[gfo + j] += v * dh[j];
+                    }
+                }
+            }
+            if (experts > 1) {
+                routerBackward(s, nz0, nz1, lbGrad, lbAlpha > 0);
+            }
+        }
+        recon *= c;
+        if (parts != null) {
+            parts[0] = recon;
+            parts[1] = lb;
+        }
+        return recon + lb;
+    }
+
+    private void routerBackward(int s, int nz0, int nz1, float lbGrad, boolean lbOn) {
+        int po = s * experts;
+        java.util.Arrays.fill(dp, 0f);
+        float picked = 0f;
+        float abar = 0f;
+        for (int r = 0; r < k; r++) {
+            picked += prob[po + selected[s * k + r]];
+            abar += routeWeight[s * k + r] * a[r];
+        }
+        boolean any = false;
+        for (int r = 0; r < k; r++) {
+            // top-1: routeWeight = p/p = 1 exactly, so a − abar = 0 exactly
+            float d = (a[r] - abar) / picked;
+            dp[selected[s * k + r]] = d;
+            any |= d != 0f;
+        }
+        if (lbOn) {
+            for (int e = 0; e < experts; e++) {
+                dp[e] += lbGrad * dispatched[e];
+            }
+            any = true;
+        }
+        if (!any) {
+            return;
+        }
+        float dot = 0f;
+        for (int e = 0; e < experts; e++) {
+            dot += prob[po + e] * dp[e];
+        }
+        for (int e = 0; e < experts; e++) {
+            float ds = prob[po + e] * (dp[e] - dot);
+            if (ds == 0f) {
+                continue;
+            }
+            int go = e * n;
+            for (int t = nz0; t < nz1; t++) {
+                gG[go + nzIndex[t]] += ds * nzValue[t];
+            }
+        }
+    }
+
+    /** Clears the AdamW moments before a new instance. */
+    void resetOptimizer() {
+        java.util.Arrays.fill(mW, 0f);
+        java.util.Arrays.fill(vW, 0f);
+        java.util.Arrays.fill(mB, 0f);
+        java.util.Arrays.fill(vB, 0f);
+        java.util.Arrays.fill(mG, 0f);
+        java.util.Arrays.fill(vG, 0f);
+    }
+
+    /** One AdamW step (PyTorch semantics) with the gradients in this workspace; {@code step} counts from 1. */
+    void adamW(ToyWeights weights, int instance, int step, double lr, double weightDecay) {
+        double bc1 = 1 - Math.pow(dev.moescope.toy.model.TrainingConfig.BETA1, step);
+        double bc2 = 1 - Math.pow(dev.moescope.toy.model.TrainingConfig.BETA2, step);
+        float decay = (float) (1 - lr * weightDecay);
+        float stepSize = (float) (lr / bc1);
+        float invSqrtBc2 = (float) (1 / Math.sqrt(bc2));
+        update(weights.w, weights.wOffset(instance), gW, mW, vW, decay, stepSize, invSqrtBc2);
+        update(weights.b, weights.bOffset(instance), gB, mB, vB, decay, stepSize, invSqrtBc2);
+        if (experts > 1) { // a single expert's router is the constant 1: nothing to train
+            update(weights.gate, weights.bOffset(instance), gG, mG, vG, decay, stepSize, invSqrtBc2);
+        }
+    }
+
+    private static void update(float[] p, int off, float[] g, float[] mom, float[] vel, float decay, float stepSize,
+                               float invSqrtBc2) {
+        final float b1 = (float) dev.moescope.toy.model.TrainingConfig.BETA1;
+        final float b2 = (float) dev.moescope.toy.model.TrainingConfig.BETA2;
+        final float eps = (float) dev.moescope.toy.model.TrainingConfig.EPS;
+        for (int j = 0; j < g.length; j++) {
+            float gj = g[j];
+            float mj = b1 * mom[j] + (1 - b1) * gj;
+            float vj = b2 * vel[j] + (1 - b2) * gj * gj;
+            mom[j] = mj;
+            vel[j] = vj;
+            float pj = p[off + j] * decay;
+            p[off + j] = pj - stepSize * mj / ((float) Math.sqrt(vj) * invSqrtBc2 + eps);
+        }
+    }
+
+    /** Copies of the gradients of the last {@link #lossAndGradients} call: [W, b, gate]. */
+    public float[][] gradients() {
+        return new float[][] {gW.clone(), gB.clone(), gG.clone()};
+    }
+
+    /**
+     * Loss and gradients for an explicit batch: the hand-written backward pass, exposed for tests and analyses.
+     * Returns [reconstruction, load-balancing]; read the gradients with {@link #gradients()}.
+     */
+    public double[] evaluate(ToyWeights weights, int instance, float[] importance, float[][] batch,
+                             LossReduction reduction, double lbAlpha) {
+        load(batch);
+        double[] parts = new double[2];
+        lossAndGradients(weights, instance, importance, batch.length, reduction, lbAlpha, true, parts);
+        return parts;
+    }
+
+    /** The top-k experts of each row of {@code batch} for an instance: [sample][slot] (slot 0 = largest p). */
+    public int[][] routeBatch(ToyWeights weights, int instance, float[][] batch) {
+        load(batch);
+        route(weights.gate, weights.bOffset(instance), batch.length);
+        int[][] out = new int[batch.length][k];
+        for (int s = 0; s < batch.length; s++) {
+            for (int r = 0; r < k; r++) {
+                out[s][r] = selected[s * k + r];
+            }
+        }
+        return out;
+    }
+
+    /** Renormalised gate weights g̃ of the batch last routed by {@link #routeBatch}: [sample][expert]. */
+    public float[][] lastRouteWeights(int batch) {
+        float[][] out = new float[batch][experts];
+        for (int s = 0; s < batch; s++) {
+            for (int r = 0; r < k; r++) {
+                out[s][selected[s * k + r]] = routeWeight[s * k + r];
+            }
+        }
+        return out;
+    }
+}
