@@ -12,7 +12,9 @@ public final class Experiments {
     private static final Map<String, Experiment> ALL = new LinkedHashMap<>();
 
     static {
-        for (Experiment e : List.<Experiment>of(new TmsIntro())) {
+        for (Experiment e : List.<Experiment>of(new TmsIntro(), new TmsGeometry(), new Fig1Dense(),
+                new Fig2Moe(), SparsitySweep.fig3(), SparsitySweep.loss(), new PhaseDiagrams(), new Fig5RouterRegions(),
+                new Fig6Specialisation(), new Table1Specialisation())) {
             ALL.put(e.name(), e);
         }
     }
