@@ -50,33 +50,12 @@ public final class PhaseDiagrams implements Experiment {
         return "MoE paper Fig 4: phase diagrams of 8 configurations on the 39x58 grid, with the analytic diagrams";
     }
 
-    /** S = 0.025, 0.050, …, 0.975 (39 values); quick: 0.1 … 0.9 (9). */
-    static double[] sparsities(boolean quick) {
-        int count = quick ? 9 : 39;
-        double[] s = new double[count];
-        for (int i = 0; i < count; i++) {
-            s[i] = quick ? Math.round((i + 1) * 100) / 1000.0 : Math.round((i + 1) * 25) / 1000.0;
-        }
-        return s;
-    }
-
-    /** Importance 0.10, 0.15, …, 2.95 (58 values); quick: 0.1 … 2.9 step 0.4 (8). */
-    static double[] importances(boolean quick) {
-        int count = quick ? 8 : 58;
-        double step = quick ? 0.4 : 0.05;
-        double[] v = new double[count];
-        for (int i = 0; i < count; i++) {
-            v[i] = Math.round((0.1 + i * step) * 1000) / 1000.0;
-        }
-        return v;
-    }
-
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         boolean quick = ctx.quick();
         int seeds = quick ? 1 : 10;
-        double[] sparsity = sparsities(quick);
-        double[] importance = importances(quick);
+        double[] sparsity = PhaseGrid.sparsities(quick);
+        double[] importance = PhaseGrid.importances(quick);
         TrainingConfig config = TrainingConfig.paperDefaults().withBatch(quick ? 256 : 512)
                 .withSteps(quick ? 1000 : 5000).withLoadBalancing(0.01);
         return runGrid(ctx, CONFIGS, sparsity, importance, seeds, config);
