@@ -156,6 +156,13 @@ public final class ToyWeights {
         return v;
     }
 
+    /** Copies instance {@code from} of this object into instance {@code to} of {@code dst} (same architecture). */
+    public void copyInstance(int from, ToyWeights dst, int to) {
+        System.arraycopy(w, wOffset(from), dst.w, dst.wOffset(to), arch.weightSize());
+        System.arraycopy(b, bOffset(from), dst.b, dst.bOffset(to), arch.biasSize());
+        System.arraycopy(gate, bOffset(from), dst.gate, dst.bOffset(to), arch.biasSize());
+    }
+
     /** A new object holding copies of the chosen instances, in the given order. */
     public ToyWeights select(int[] chosen) {
         ToyWeights out = new ToyWeights(arch, chosen.length);

@@ -73,9 +73,13 @@ public final class BatchTrainer {
                     int inst;
                     while (!failed.get() && (inst = next.getAndIncrement()) < count) {
                         try {
-                            trainInstance(kernel, weights, inst, specs[inst], lastLoss, lastRecon, lastBalance,
+                            // train a private copy: threads never write to cache lines another thread uses
+                            ToyWeights local = kernel.localWeights();
+                            weights.copyInstance(inst, local, 0);
+                            trainInstance(kernel, local, inst, specs[inst], lastLoss, lastRecon, lastBalance,
                                     stepsRun, lossLog[inst], done);
-                            heldOut[inst] = heldOutLoss(kernel, weights, inst, specs[inst]);
+                            heldOut[inst] = heldOutLoss(kernel, local, specs[inst]);
+                            local.copyInstance(0, weights, inst);
                         } catch (RuntimeException e) {
                             failed.set(true);
                             throw e;
@@ -117,6 +121,7 @@ public final class BatchTrainer {
         }
     }
 
+    /** Trains instance {@code inst} held as instance 0 of {@code weights} (the kernel's private copy). */
     private void trainInstance(ToyKernel kernel, ToyWeights weights, int inst, InstanceSpec spec, double[] lastLoss,
                                double[] lastRecon, double[] lastBalance, int[] stepsRun, float[] log,
                                AtomicLong done) {
@@ -131,7 +136,7 @@ public final class BatchTrainer {
         double loss = Double.NaN;
         while (step < config.steps()) {
             kernel.sample(rnd, density, config.batch());
-            loss = kernel.lossAndGradients(weights, inst, importance, config.batch(), config.reduction(),
+            loss = kernel.lossAndGradients(weights, 0, importance, config.batch(), config.reduction(),
                     config.loadBalancing(), true, parts);
             if (!Double.isFinite(loss)) {
                 throw MoescopeException.failure("training diverged: instance " + inst + " (" + spec.label()
@@ -147,7 +152,7 @@ public final class BatchTrainer {
             if (early != null && loss < early.decayBelow()) {
                 lr *= early.decayFactor();
             }
-            kernel.adamW(weights, inst, step, lr, config.weightDecay());
+            kernel.adamW(weights, 0, step, lr, config.weightDecay());
             if ((step & 63) == 0) {
                 done.addAndGet(64);
             }
@@ -160,7 +165,7 @@ public final class BatchTrainer {
     }
 
     /** Reconstruction loss (no LB) on {@code evalSamples} fresh samples from the instance's own held-out stream. */
-    private double heldOutLoss(ToyKernel kernel, ToyWeights weights, int inst, InstanceSpec spec) {
+    private double heldOutLoss(ToyKernel kernel, ToyWeights weights, InstanceSpec spec) {
         InstanceRandom rnd = new InstanceRandom(Seeds.derive(spec.seed(), "toy held-out"));
         float[] density = spec.density();
         float[] importance = spec.importance();
@@ -171,7 +176,7 @@ public final class BatchTrainer {
         while (remaining > 0) {
             int b = Math.min(chunk, remaining);
             kernel.sample(rnd, density, b);
-            kernel.lossAndGradients(weights, inst, importance, b, config.reduction(), 0.0, false, parts);
+            kernel.lossAndGradients(weights, 0, importance, b, config.reduction(), 0.0, false, parts);
             total += parts[0] * b;
             remaining -= b;
         }

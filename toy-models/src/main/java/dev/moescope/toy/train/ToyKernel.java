@@ -62,6 +62,7 @@ public final class ToyKernel {
     private final float[] vB;
     private final float[] mG;
     private final float[] vG;
+    private ToyWeights local;
 
     /** Workspace for batches of up to {@code maxBatch} samples. One kernel per thread. */
     public ToyKernel(Architecture arch, int maxBatch) {
@@ -101,6 +102,14 @@ public final class ToyKernel {
 
     public Architecture architecture() {
         return arch;
+    }
+
+    /** A one-instance weight buffer owned by this kernel (its thread): the trainer trains a copy here. */
+    ToyWeights localWeights() {
+        if (local == null) {
+            local = new ToyWeights(arch, 1);
+        }
+        return local;
     }
 
     /** Draws a batch: feature i is U[0,1) with probability density[i], else 0. */
