@@ -44,6 +44,7 @@ public final class ToyKernel {
     private final float[] meanProb;
     // per-sample scratch
     private final float[] h;
+    private final float[] wT;
     private final float[] z;
     private final float[] xr;
     private final float[] gx;
@@ -82,6 +83,7 @@ public final class ToyKernel {
         dispatched = new float[experts];
         meanProb = new float[experts];
         h = new float[k * m];
+        wT = new float[arch.weightSize()];
         z = new float[k * n];
         xr = new float[n];
         gx = new float[n];
@@ -213,6 +215,19 @@ public final class ToyKernel {
         }
     }
 
+    /** wT[e][j][i] = W[e][i][j] for the current instance (E·n·m floats, once per batch). */
+    private void transpose(float[] w, int wOff) {
+        for (int e = 0; e < experts; e++) {
+            int src = wOff + e * n * m;
+            int dst = e * n * m;
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    wT[dst + j * n + i] = w[src + i * m + j];
+                }
+            }
+        }
+    }
+
     private boolean alreadySelected(int s, int upTo, int e) {
         for (int r = 0; r < upTo; r++) {
             if (selected[s * k + r] == e) {
@@ -244,6 +259,7 @@ public final class ToyKernel {
         int wOff = weights.wOffset(instance);
         int bOff = weights.bOffset(instance);
         route(gate, bOff, batch);
+        transpose(w, wOff);
         if (withGradients) {
             java.util.Arrays.fill(gW, 0f);
             java.util.Arrays.fill(gB, 0f);
@@ -280,16 +296,18 @@ public final class ToyKernel {
                 }
                 float gt = routeWeight[s * k + r];
                 int zo = r * n;
+                // z = W h + b as m axpys over the transposed copy: vectorises over n (a dot per row would not)
+                System.arraycopy(bias, bo, z, zo, n);
+                int to = selected[s * k + r] * n * m;
+                for (int j = 0; j < m; j++) {
+                    float hj = h[ho + j];
+                    int tj = to + j * n;
+                    for (int i = 0; i < n; i++) {
+                        z[zo + i] += wT[tj + i] * hj;
+                    }
+                }
                 for (int i = 0; i < n; i++) {
-                    int fo = wo + i * m;
-                    float acc = bias[bo + i];
-                    for (int j = 0; j < m; j++) {
-                        acc += w[fo + j] * h[ho + j];
-                    }
-                    z[zo + i] = acc;
-                    if (acc > 0f) {
-                        xr[i] += gt * acc;
-                    }
+                    xr[i] += gt * Math.max(z[zo + i], 0f);
                 }
             }
             float sampleLoss = 0f;
