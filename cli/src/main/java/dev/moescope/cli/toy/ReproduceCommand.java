@@ -41,6 +41,16 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Reduced settings that finish in under a minute each.")
     boolean quick;
 
+    @Option(names = "--steps", defaultValue = "0",
+            description = "Override the experiment's training steps (a reduced run; recorded in summary.json).")
+    int steps;
+
+    @Option(names = "--seeds", defaultValue = "0", description = "Override the seeds (runs) per cell.")
+    int seeds;
+
+    @Option(names = "--only", split = ",", description = "Parts to run; fig4: configuration names, e.g. A.E1,C.E3.")
+    List<String> only = new ArrayList<>();
+
     @CommandLine.Mixin
     CommonOptions common;
 
@@ -72,13 +82,16 @@ public final class ReproduceCommand implements Callable<Integer> {
         }
         String command = "toy reproduce " + e.name();
         Provenance prov = Provenance.start(command).parameter("seed", common.seed).parameter("quick", quick)
-                .parameter("threads", common.threads).parameter("out", dir).build();
+                .parameter("threads", common.threads).parameter("out", dir).parameter("steps_override", steps)
+                .parameter("seeds_override", seeds).parameter("only", only).build();
         long t0 = System.nanoTime();
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("experiment", e.name());
         results.put("description", e.description());
         results.put("quick", quick);
-        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov)));
+        results.put("steps_override", steps);
+        results.put("seeds_override", seeds);
+        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only)));
         Path summary = Summaries.write(dir, command, results, prov);
         pw.printf("%s: %s%n", e.name(), e.description());
         for (Map.Entry<String, Object> r : results.entrySet()) {

@@ -11,6 +11,7 @@ import dev.moescope.toy.train.BatchTrainer;
 import dev.moescope.toy.train.TrainResult;
 
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Where and how an experiment runs: output directory, quick or full, the run's seed and thread count, and the
@@ -21,12 +22,32 @@ import java.nio.file.Path;
  * @param seed       the --seed every random choice derives from
  * @param threads    trainer threads (0 = one per core)
  * @param provenance provenance of the command, for saved models
+ * @param steps      if positive, overrides the experiment's training steps (a reduced run, recorded in summary.json)
+ * @param seeds      if positive, overrides the experiment's seeds (runs) per cell
+ * @param only       if not empty, the parts of the experiment to run (fig4: configuration names such as A.E1)
  */
-public record ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance) {
+public record ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance, int steps,
+                                int seeds, List<String> only) {
 
     public ExperimentContext {
         Require.notNull("output directory", out);
         Require.nonNegative("threads", threads);
+        only = List.copyOf(only);
+    }
+
+    /** The experiment's own settings (no overrides). */
+    public ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance) {
+        this(out, quick, seed, threads, provenance, 0, 0, List.of());
+    }
+
+    /** Training steps: the override if set, else {@code quickSteps} or {@code fullSteps}. */
+    public int steps(int fullSteps, int quickSteps) {
+        return steps > 0 ? steps : quick ? quickSteps : fullSteps;
+    }
+
+    /** Seeds or runs per cell: the override if set, else {@code quickSeeds} or {@code fullSeeds}. */
+    public int seeds(int fullSeeds, int quickSeeds) {
+        return seeds > 0 ? seeds : quick ? quickSeeds : fullSeeds;
     }
 
     /** Seed of instance {@code index} of group {@code purpose}: independent streams from the run's seed. */

@@ -34,9 +34,9 @@ public final class Fig2Moe implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         int n = 20;
-        int seeds = ctx.quick() ? 2 : 3;
+        int seeds = ctx.seeds(3, 2);
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
-                .withSteps(ctx.quick() ? 4000 : 10_000);
+                .withSteps(ctx.steps(10_000, 4000));
         InstanceSpec[] specs = new InstanceSpec[seeds];
         for (int r = 0; r < seeds; r++) {
             specs[r] = new InstanceSpec(InstanceSpec.uniformDensity(n, 0.1), Importance.geometric(n, 0.7),

@@ -39,7 +39,7 @@ public final class Fig5RouterRegions implements Experiment {
     public Map<String, Object> run(ExperimentContext ctx) {
         RouterInit[] inits = {RouterInit.ZERO, RouterInit.XAVIER, RouterInit.DIAGONAL};
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
-                .withBatch(100).withSteps(ctx.quick() ? 3000 : 10_000)
+                .withBatch(100).withSteps(ctx.steps(10_000, 3000))
                 .withEarlyStop(TrainingConfig.EarlyStop.fig5());
         InstanceSpec[] specs = new InstanceSpec[inits.length];
         for (int i = 0; i < inits.length; i++) {

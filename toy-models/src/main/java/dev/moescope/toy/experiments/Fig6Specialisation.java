@@ -47,7 +47,7 @@ public final class Fig6Specialisation implements Experiment {
                     ctx.instanceSeed("fig6", v), names[v]);
         }
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
-                .withSteps(ctx.quick() ? 4000 : 10_000);
+                .withSteps(ctx.steps(10_000, 4000));
         TrainResult result = ctx.train(new Architecture(n, 5, 4, 1), config, specs, "fig6");
         Map<String, Object> out = new LinkedHashMap<>();
         List<String> files = new ArrayList<>();

@@ -53,12 +53,17 @@ public final class PhaseDiagrams implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         boolean quick = ctx.quick();
-        int seeds = quick ? 1 : 10;
+        int seeds = ctx.seeds(10, 1);
         double[] sparsity = PhaseGrid.sparsities(quick);
         double[] importance = PhaseGrid.importances(quick);
         TrainingConfig config = TrainingConfig.paperDefaults().withBatch(quick ? 256 : 512)
-                .withSteps(quick ? 1000 : 5000).withLoadBalancing(0.01);
-        return runGrid(ctx, CONFIGS, sparsity, importance, seeds, config);
+                .withSteps(ctx.steps(5000, 1000)).withLoadBalancing(0.01);
+        List<Config> chosen = CONFIGS.stream().filter(c -> ctx.only().isEmpty() || ctx.only().contains(c.name())).toList();
+        if (chosen.isEmpty()) {
+            throw dev.moescope.core.error.MoescopeException.usage("--only names no fig4 configuration (expected some of "
+                    + CONFIGS.stream().map(Config::name).toList() + ")");
+        }
+        return runGrid(ctx, chosen, sparsity, importance, seeds, config);
     }
 
     /** Trains and analyses the given configurations on a grid (also used by the benchmark and tests). */

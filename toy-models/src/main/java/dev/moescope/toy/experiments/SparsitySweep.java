@@ -80,8 +80,8 @@ public final class SparsitySweep implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         boolean quick = ctx.quick();
-        int runs = lossFigure ? (quick ? 2 : 5) : 1;
-        TrainingConfig config = TrainingConfig.paperDefaults().withSteps(quick ? 1500 : 10_000)
+        int runs = lossFigure ? ctx.seeds(5, 2) : 1;
+        TrainingConfig config = TrainingConfig.paperDefaults().withSteps(ctx.steps(10_000, 1500))
                 .withBatch(quick ? 512 : 1024);
         double[] density = densities(quick);
         Map<String, double[][]> fpdSeries = new LinkedHashMap<>();

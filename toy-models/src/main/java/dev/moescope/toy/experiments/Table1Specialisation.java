@@ -37,7 +37,7 @@ public final class Table1Specialisation implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         boolean quick = ctx.quick();
-        int perScheme = quick ? 5 : 100;
+        int perScheme = ctx.seeds(100, 5);
         int usageInputs = quick ? 2048 : 8192;
         int n = 100;
         Architecture arch = new Architecture(n, 10, 10, 1);
@@ -50,7 +50,7 @@ public final class Table1Specialisation implements Experiment {
                         schemes[s], ctx.instanceSeed("table1", s * perScheme + i), schemes[s].cliName() + " #" + i);
             }
         }
-        TrainingConfig config = TrainingConfig.paperDefaults().withSteps(quick ? 1000 : 10_000)
+        TrainingConfig config = TrainingConfig.paperDefaults().withSteps(ctx.steps(10_000, 1000))
                 .withBatch(quick ? 512 : 1024);
         TrainResult result = ctx.train(arch, config, specs, "table1");
         Map<String, Object> out = new LinkedHashMap<>();

@@ -40,7 +40,7 @@ public final class TmsGeometry implements Experiment {
         int n = quick ? 40 : 200;
         int m = quick ? 4 : 20;
         TrainingConfig config = TrainingConfig.paperDefaults().withBiasInit(BiasInit.ZERO)
-                .withSteps(quick ? 2000 : 10_000).withBatch(quick ? 512 : 1024);
+                .withSteps(ctx.steps(10_000, 2000)).withBatch(quick ? 512 : 1024);
         double[] density = Geometry.logspace(20, 20);
         InstanceSpec[] specs = new InstanceSpec[density.length];
         for (int c = 0; c < density.length; c++) {

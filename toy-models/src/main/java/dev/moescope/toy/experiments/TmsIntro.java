@@ -37,9 +37,9 @@ public final class TmsIntro implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         int n = 5;
-        int seeds = ctx.quick() ? 2 : 4;
+        int seeds = ctx.seeds(4, 2);
         TrainingConfig config = TrainingConfig.paperDefaults().withBiasInit(BiasInit.ZERO)
-                .withReduction(LossReduction.MEAN_FEATURES).withSteps(ctx.quick() ? 3000 : 10_000);
+                .withReduction(LossReduction.MEAN_FEATURES).withSteps(ctx.steps(10_000, 3000));
         double[] density = Geometry.logspace(20, 10);
         InstanceSpec[] specs = new InstanceSpec[density.length * seeds];
         for (int c = 0; c < density.length; c++) {
