@@ -121,15 +121,14 @@ public final class ToyKernel {
             nzStart[s] = nz;
             int row = s * n;
             for (int i = 0; i < n; i++) {
-                float v = 0f;
-                if (rnd.nextFloat() < density[i]) {
-                    v = rnd.nextFloat();
-                    if (v != 0f) {
-                        nzIndex[nz] = i;
-                        nzValue[nz++] = v;
-                    }
-                }
+                // one 64-bit draw gives two independent 24-bit uniforms: the Bernoulli and the value
+                long bits = rnd.nextLong();
+                float u = (bits >>> 40) * 0x1.0p-24f;
+                float v = u < density[i] ? ((bits >>> 16) & 0xFFFFFF) * 0x1.0p-24f : 0f;
                 x[row + i] = v;
+                nzIndex[nz] = i;
+                nzValue[nz] = v;
+                nz += v != 0f ? 1 : 0; // branch-free: the Bernoulli is unpredictable
             }
         }
         nzStart[batch] = nz;
