@@ -20,14 +20,24 @@ def load(d, name):
 def settings(doc):
     r = doc['results']
     prov = doc['provenance']['parameters']
+    cmd = ['moescope', doc['command'], '--out', os.path.basename(prov.get('out', '')) or '.']
     bits = ['quick' if r.get('quick') else 'paper settings']
+    if r.get('quick'):
+        cmd.append('--quick')
     if int(prov.get('steps_override', '0') or 0) > 0:
         bits.append('steps=' + prov['steps_override'])
+        cmd += ['--steps', prov['steps_override']]
     if int(prov.get('seeds_override', '0') or 0) > 0:
         bits.append('seeds/runs=' + prov['seeds_override'])
+        cmd += ['--seeds', prov['seeds_override']]
     if prov.get('only', '[]') not in ('[]', ''):
         bits.append('only ' + prov['only'])
-    return ', '.join(bits) + f"; seed {prov['seed']}; git {doc['provenance'].get('gitCommit', '')[:10]}"
+        cmd += ['--only', prov['only'].strip('[]').replace(' ', '')]
+    cmd += ['--seed', prov['seed'], '--threads', prov.get('threads', '0')]
+    started = doc['provenance']['started']
+    finished = doc['provenance']['finished']
+    return (', '.join(bits) + f"; git {doc['provenance'].get('gitCommit', '')[:10]}; started {started}, finished "
+            f"{finished}. Command: `{' '.join(cmd)}`")
 
 
 def ok(flag):

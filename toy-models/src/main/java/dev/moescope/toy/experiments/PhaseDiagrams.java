@@ -160,7 +160,7 @@ public final class PhaseDiagrams implements Experiment {
         double[] xr = {importance[0], importance[cols - 1]};
         double[] yr = {sparsity[0], sparsity[rows - 1]};
         Figures.phaseDiagrams(ctx.out().resolve("fig4-phase-diagrams.png"),
-                "Fig 4: last feature, norm (to white) × superposition (blue → red), per-panel normalisation", panels,
+                "Fig 4: last feature; norm (white = 0) x superposition (blue -> red), per panel", panels,
                 "importance", "S", xr, yr);
         Figures.phaseDiagrams(ctx.out().resolve("fig4-analytic.png"), "Analytic phase diagrams", analyticPanels,
                 "importance", "S", xr, yr);

@@ -131,19 +131,19 @@ public final class Figures {
                                      double[] xRange, double[] yRange) {
         int rows = panels.get(0).rgb().length;
         int cols = panels.get(0).rgb()[0].length;
-        int cell = Math.max(2, Math.min(8, 400 / Math.max(rows, cols)));
+        int cell = Math.max(4, Math.min(16, 240 / Math.max(rows, cols)));
         int pw = cols * cell;
         int ph = rows * cell;
         int perRow = Math.min(panels.size(), 4);
         int gridRows = (panels.size() + perRow - 1) / perRow;
-        int width = 60 + perRow * (pw + 40) + 160;
+        int width = Math.max(700, 60 + perRow * (pw + 50) + 160);
         int height = 50 + gridRows * (ph + 60);
         BufferedImage img = canvas(width, height);
         Graphics2D g = graphics(img);
         g.setFont(TITLE);
         g.drawString(title, 20, 20);
         for (int p = 0; p < panels.size(); p++) {
-            int x0 = 60 + (p % perRow) * (pw + 40);
+            int x0 = 60 + (p % perRow) * (pw + 50);
             int y0 = 50 + (p / perRow) * (ph + 60);
             int[][][] rgb = panels.get(p).rgb();
             for (int r = 0; r < rows; r++) {
@@ -157,8 +157,8 @@ public final class Figures {
             g.drawRect(x0, y0, pw, ph);
             g.setFont(LABEL);
             g.drawString(panels.get(p).title(), x0, y0 - 5);
-            g.drawString(String.format("%s %.2f..%.2f", xLabel, xRange[0], xRange[1]), x0, y0 + ph + 14);
-            g.drawString(String.format("%s %.3f (top)..%.3f", yLabel, yRange[0], yRange[1]), x0, y0 + ph + 28);
+            g.drawString(String.format("%s %.2f→%.2f", xLabel, xRange[0], xRange[1]), x0, y0 + ph + 14);
+            g.drawString(String.format("%s %.3f↓%.3f", yLabel, yRange[0], yRange[1]), x0, y0 + ph + 28);
         }
         // 2-D legend: y = norm (up), x = superposition (right)
         int lx = width - 140;

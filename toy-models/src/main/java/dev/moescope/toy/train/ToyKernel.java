@@ -194,6 +194,18 @@ public final class ToyKernel {
                 prob[po + e] /= sum;
                 meanProb[e] += prob[po + e] * invB;
             }
+            if (k == 1) { // argmax, ties to the lowest index
+                int best = 0;
+                for (int e = 1; e < experts; e++) {
+                    if (prob[po + e] > prob[po + best]) {
+                        best = e;
+                    }
+                }
+                selected[s] = best;
+                routeWeight[s] = prob[po + best] / prob[po + best]; // exactly 1, as the reference computes it
+                dispatched[best] += invB;
+                continue;
+            }
             float picked = 0f;
             for (int r = 0; r < k; r++) {
                 int best = -1;
@@ -278,7 +290,9 @@ public final class ToyKernel {
             int row = s * n;
             int nz0 = nzStart[s];
             int nz1 = nzStart[s + 1];
-            java.util.Arrays.fill(xr, 0f);
+            for (int i = 0; i < n; i++) {
+                xr[i] = 0f;
+            }
             for (int r = 0; r < k; r++) {
                 int wo = wOff + selected[s * k + r] * n * m;
                 int bo = bOff + selected[s * k + r] * n;
@@ -296,7 +310,9 @@ public final class ToyKernel {
                 float gt = routeWeight[s * k + r];
                 int zo = r * n;
                 // z = W h + b as m axpys over the transposed copy: vectorises over n (a dot per row would not)
-                System.arraycopy(bias, bo, z, zo, n);
+                for (int i = 0; i < n; i++) {
+                    z[zo + i] = bias[bo + i];
+                }
                 int to = selected[s * k + r] * n * m;
                 for (int j = 0; j < m; j++) {
                     float hj = h[ho + j];
@@ -370,7 +386,9 @@ public final class ToyKernel {
 
     private void routerBackward(int s, int nz0, int nz1, float lbGrad, boolean lbOn) {
         int po = s * experts;
-        java.util.Arrays.fill(dp, 0f);
+        for (int e = 0; e < experts; e++) {
+            dp[e] = 0f;
+        }
         float picked = 0f;
         float abar = 0f;
         for (int r = 0; r < k; r++) {
