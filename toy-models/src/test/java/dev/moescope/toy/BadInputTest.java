@@ -34,16 +34,16 @@ class BadInputTest {
 
     @Test
     void divergenceNamesInstanceAndStep() {
+        // an absurd learning rate: weights reach ~1e30 after one AdamW step, so W·Wᵀx overflows float32
         Architecture arch = Architecture.dense(5, 2);
-        InstanceSpec ok = new InstanceSpec(InstanceSpec.uniformDensity(5, 0.5), Importance.uniform(5),
-                RouterInit.ZERO, 1, "fine");
-        InstanceSpec bad = new InstanceSpec(InstanceSpec.uniformDensity(5, 0.5), new float[] {3e38f, 3e38f, 3e38f, 3e38f, 3e38f},
-                RouterInit.ZERO, 2, "huge importance");
-        TrainingConfig cfg = TrainingConfig.paperDefaults().withSteps(50).withBatch(64);
+        InstanceSpec spec = new InstanceSpec(InstanceSpec.uniformDensity(5, 0.5), Importance.uniform(5),
+                RouterInit.ZERO, 2, "huge lr");
+        TrainingConfig cfg = new TrainingConfig(64, 50, 1e30, 0.01, dev.moescope.toy.model.LossReduction.MEAN_FEATURES,
+                dev.moescope.toy.model.BiasInit.XAVIER, 0, null, 16, 10);
         MoescopeException e = assertThrows(MoescopeException.class,
-                () -> new BatchTrainer(arch, cfg, 1).train(new InstanceSpec[] {ok, bad}, "nan"));
+                () -> new BatchTrainer(arch, cfg, 1).train(new InstanceSpec[] {spec}, "nan"));
         assertEquals(ExitCode.FAILURE, e.exitCode());
-        assertTrue(e.getMessage().matches("training diverged: instance 1 \\(huge importance\\) has loss .* at step \\d+"),
+        assertTrue(e.getMessage().matches("training diverged: instance 0 \\(huge lr\\) has loss .* at step \\d+"),
                 e.getMessage());
     }
 }

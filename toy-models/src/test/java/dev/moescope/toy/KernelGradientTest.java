@@ -67,6 +67,38 @@ class KernelGradientTest {
         compare(new Architecture(15, 4, 5, 3), RouterInit.RANDOM_K_HOT, 0.0, LossReduction.SUM_FEATURES, 0.25, 5);
     }
 
+    @Test
+    void batchMajorPathMatchesPerSamplePath() {
+        for (Architecture arch : new Architecture[] {new Architecture(3, 2, 3, 1), new Architecture(2, 1, 2, 1),
+                Architecture.dense(3, 2), new Architecture(3, 1, 3, 1)}) {
+            for (double lb : new double[] {0, 0.01}) {
+                int n = arch.features();
+                InstanceSpec spec = new InstanceSpec(InstanceSpec.uniformDensity(n, 0.6), Importance.lastFeature(n, 1.7),
+                        RouterInit.XAVIER, 11, "t");
+                ToyWeights w = ToyWeights.initialise(arch, new InstanceSpec[] {spec}, BiasInit.XAVIER);
+                float[][] x = new float[200][n];
+                SplittableRandom rnd = new SplittableRandom(5);
+                for (float[] row : x) {
+                    for (int i = 0; i < n; i++) {
+                        row[i] = rnd.nextDouble() < 0.6 ? (float) rnd.nextDouble() : 0f;
+                    }
+                }
+                ToyKernel fast = new ToyKernel(arch, 256);
+                ToyKernel slow = new ToyKernel(arch, 256, false);
+                assertTrue(fast.isBatchMajor() && !slow.isBatchMajor(), arch.label());
+                double[] pf = fast.evaluate(w, 0, spec.importance(), x, LossReduction.MEAN_FEATURES, lb);
+                double[] ps = slow.evaluate(w, 0, spec.importance(), x, LossReduction.MEAN_FEATURES, lb);
+                assertEquals(ps[0], pf[0], 1e-6 * Math.abs(ps[0]), arch.label() + " recon");
+                assertEquals(ps[1], pf[1], 1e-6, arch.label() + " lb");
+                float[][] gf = fast.gradients();
+                float[][] gs = slow.gradients();
+                for (int t = 0; t < 3; t++) {
+                    assertClose(arch.label() + " lb=" + lb + " grad " + t, gs[t], gf[t]);
+                }
+            }
+        }
+    }
+
     private static Map<String, float[]> compare(Architecture arch, RouterInit init, double lb, LossReduction red,
                                                 double density, long seed) {
         int n = arch.features();

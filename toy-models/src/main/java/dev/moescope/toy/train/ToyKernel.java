@@ -24,7 +24,21 @@ import dev.moescope.toy.model.ToyWeights;
  */
 public final class ToyKernel {
 
+    /** Top-1 shapes with at most this many expert weights use the batch-major path. */
+    static final int BATCH_MAJOR_MAX_WEIGHTS = 64;
+
     private final Architecture arch;
+    /** Tiny top-1 models: vectorise across the batch instead of looping over samples (see {@link #batchMajorStep}). */
+    private final boolean batchMajor;
+    private float[] xT;
+    private float[] bmP;
+    private float[] bmH;
+    private float[] bmZ;
+    private float[] bmGx;
+    private float[] bmDz;
+    private float[] bmDh;
+    private float[] bmMask;
+    private float[] bmXr;
     private final int n;
     private final int m;
     private final int experts;
@@ -67,7 +81,17 @@ public final class ToyKernel {
 
     /** Workspace for batches of up to {@code maxBatch} samples. One kernel per thread. */
     public ToyKernel(Architecture arch, int maxBatch) {
+        this(arch, maxBatch, true);
+    }
+
+    /**
+     * As {@link #ToyKernel(Architecture, int)}; {@code allowBatchMajor = false} forces the per-sample path even for
+     * the tiny top-1 shapes that would use the batch-major one (tests compare the two).
+     */
+    public ToyKernel(Architecture arch, int maxBatch, boolean allowBatchMajor) {
         this.arch = arch;
+        this.batchMajor = allowBatchMajor && arch.active() == 1
+                && (long) arch.experts() * arch.features() * arch.hidden() <= BATCH_MAJOR_MAX_WEIGHTS;
         this.n = arch.features();
         this.m = arch.hidden();
         this.experts = arch.experts();
@@ -100,6 +124,22 @@ public final class ToyKernel {
         vB = new float[gB.length];
         mG = new float[gG.length];
         vG = new float[gG.length];
+        if (batchMajor) {
+            xT = new float[n * maxBatch];
+            bmP = new float[experts * maxBatch];
+            bmH = new float[experts * m * maxBatch];
+            bmZ = new float[experts * n * maxBatch];
+            bmGx = new float[n * maxBatch];
+            bmDz = new float[n * maxBatch];
+            bmDh = new float[m * maxBatch];
+            bmMask = new float[experts * maxBatch];
+            bmXr = new float[n * maxBatch];
+        }
+    }
+
+    /** Whether this kernel trains with the batch-major path. */
+    public boolean isBatchMajor() {
+        return batchMajor;
     }
 
     public Architecture architecture() {
@@ -116,6 +156,17 @@ public final class ToyKernel {
 
     /** Draws a batch: feature i is U[0,1) with probability density[i], else 0. */
     void sample(InstanceRandom rnd, float[] density, int batch) {
+        if (batchMajor) { // same draws in the same order, stored feature-major
+            int stride = maxBatch;
+            for (int s = 0; s < batch; s++) {
+                for (int i = 0; i < n; i++) {
+                    long bits = rnd.nextLong();
+                    float u = (bits >>> 40) * 0x1.0p-24f;
+                    xT[i * stride + s] = u < density[i] ? ((bits >>> 16) & 0xFFFFFF) * 0x1.0p-24f : 0f;
+                }
+            }
+            return;
+        }
         int nz = 0;
         for (int s = 0; s < batch; s++) {
             nzStart[s] = nz;
@@ -152,6 +203,13 @@ public final class ToyKernel {
             }
         }
         nzStart[batch.length] = nz;
+        if (batchMajor) {
+            for (int s = 0; s < batch.length; s++) {
+                for (int i = 0; i < n; i++) {
+                    xT[i * maxBatch + s] = batch[s][i];
+                }
+            }
+        }
     }
 
     /**
@@ -226,6 +284,246 @@ public final class ToyKernel {
         }
     }
 
+    /**
+     * The same loss and gradients as the per-sample path, for top-1 models with few weights (the phase-diagram
+     * shapes): every expert is computed for every sample and masked, as the reference does, with the batch as the
+     * innermost, vectorised dimension (feature-major arrays {@code [feature][sample]}). Top-1 makes the gate
+     * weight exactly 1, so the router's only gradient is the load-balancing term.
+     */
+    private double batchMajorStep(ToyWeights weights, int instance, float[] importance, int batch,
+                                  LossReduction reduction, double lbAlpha, boolean withGradients, double[] parts) {
+        final int B = batch;
+        final int st = maxBatch;
+        float[] w = weights.w;
+        float[] bias = weights.b;
+        float[] gate = weights.gate;
+        int wOff = weights.wOffset(instance);
+        int bOff = weights.bOffset(instance);
+        float invB = 1f / B;
+        // routing: scores, softmax, argmax (ties to the lowest index)
+        java.util.Arrays.fill(dispatched, 0f);
+        java.util.Arrays.fill(meanProb, 0f);
+        if (experts == 1) {
+            java.util.Arrays.fill(bmMask, 0, B, 1f);
+            java.util.Arrays.fill(bmP, 0, B, 1f);
+            dispatched[0] = 1f;
+            meanProb[0] = 1f;
+        } else {
+            for (int e = 0; e < experts; e++) {
+                int po = e * st;
+                java.util.Arrays.fill(bmP, po, po + B, 0f);
+                for (int i = 0; i < n; i++) {
+                    float g = gate[bOff + e * n + i];
+                    int xo = i * st;
+                    for (int s = 0; s < B; s++) {
+                        bmP[po + s] += g * xT[xo + s];
+                    }
+                }
+            }
+            for (int s = 0; s < B; s++) {
+                float max = bmP[s];
+                int best = 0;
+                for (int e = 1; e < experts; e++) {
+                    float v = bmP[e * st + s];
+                    if (v > max) {
+                        max = v;
+                        best = e;
+                    }
+                }
+                float sum = 0f;
+                for (int e = 0; e < experts; e++) {
+                    float ex = (float) Math.exp(bmP[e * st + s] - max);
+                    bmP[e * st + s] = ex;
+                    sum += ex;
+                }
+                // argmax of p: recomputed after rounding so that equal probabilities tie exactly as in the reference
+                float bestP = -1f;
+                for (int e = 0; e < experts; e++) {
+                    float pe = bmP[e * st + s] / sum;
+                    bmP[e * st + s] = pe;
+                    meanProb[e] += pe * invB;
+                    if (pe > bestP) {
+                        bestP = pe;
+                        best = e;
+                    }
+                    bmMask[e * st + s] = 0f;
+                }
+                bmMask[best * st + s] = 1f;
+                dispatched[best] += invB;
+            }
+        }
+        double lb = 0;
+        if (lbAlpha > 0) {
+            for (int e = 0; e < experts; e++) {
+                lb += dispatched[e] * (double) meanProb[e];
+            }
+            lb *= lbAlpha * experts;
+        }
+        // experts, all of them, then the masked sum
+        for (int e = 0; e < experts; e++) {
+            for (int j = 0; j < m; j++) {
+                int ho = (e * m + j) * st;
+                java.util.Arrays.fill(bmH, ho, ho + B, 0f);
+                for (int i = 0; i < n; i++) {
+                    float wij = w[wOff + (e * n + i) * m + j];
+                    int xo = i * st;
+                    for (int s = 0; s < B; s++) {
+                        bmH[ho + s] += wij * xT[xo + s];
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                int zo = (e * n + i) * st;
+                java.util.Arrays.fill(bmZ, zo, zo + B, bias[bOff + e * n + i]);
+                for (int j = 0; j < m; j++) {
+                    float wij = w[wOff + (e * n + i) * m + j];
+                    int ho = (e * m + j) * st;
+                    for (int s = 0; s < B; s++) {
+                        bmZ[zo + s] += wij * bmH[ho + s];
+                    }
+                }
+            }
+        }
+        float c = (float) ((reduction == LossReduction.MEAN_FEATURES ? 1.0 / n : 1.0) / B);
+        double recon = 0;
+        for (int i = 0; i < n; i++) {
+            int xo = i * st;
+            java.util.Arrays.fill(bmXr, xo, xo + B, 0f);
+            for (int e = 0; e < experts; e++) {
+                int zo = (e * n + i) * st;
+                int mo = e * st;
+                for (int s = 0; s < B; s++) {
+                    bmXr[xo + s] += bmMask[mo + s] * Math.max(bmZ[zo + s], 0f);
+                }
+            }
+            float imp = importance[i];
+            float twoCI = 2f * c * imp;
+            float a0 = 0f;
+            float a1 = 0f;
+            float a2 = 0f;
+            float a3 = 0f;
+            int s = 0;
+            for (; s + 3 < B; s += 4) {
+                float d0 = bmXr[xo + s] - xT[xo + s];
+                float d1 = bmXr[xo + s + 1] - xT[xo + s + 1];
+                float d2 = bmXr[xo + s + 2] - xT[xo + s + 2];
+                float d3 = bmXr[xo + s + 3] - xT[xo + s + 3];
+                a0 += d0 * d0;
+                a1 += d1 * d1;
+                a2 += d2 * d2;
+                a3 += d3 * d3;
+            }
+            for (; s < B; s++) {
+                float d = bmXr[xo + s] - xT[xo + s];
+                a0 += d * d;
+            }
+            recon += (double) imp * ((a0 + a1) + (a2 + a3));
+            if (withGradients) {
+                for (int t = 0; t < B; t++) {
+                    bmGx[xo + t] = twoCI * (bmXr[xo + t] - xT[xo + t]);
+                }
+            }
+        }
+        recon *= c;
+        if (parts != null) {
+            parts[0] = recon;
+            parts[1] = lb;
+        }
+        if (!withGradients) {
+            return recon + lb;
+        }
+        java.util.Arrays.fill(gW, 0f);
+        java.util.Arrays.fill(gB, 0f);
+        java.util.Arrays.fill(gG, 0f);
+        for (int e = 0; e < experts; e++) {
+            int mo = e * st;
+            // dz = mask · gx · [z > 0]
+            for (int i = 0; i < n; i++) {
+                int zo = (e * n + i) * st;
+                int xo = i * st;
+                for (int s = 0; s < B; s++) {
+                    bmDz[xo + s] = bmZ[zo + s] > 0f ? bmMask[mo + s] * bmGx[xo + s] : 0f;
+                }
+                gB[e * n + i] = sum(bmDz, xo, B);
+            }
+            for (int j = 0; j < m; j++) {
+                int dho = j * st;
+                java.util.Arrays.fill(bmDh, dho, dho + B, 0f);
+                for (int i = 0; i < n; i++) {
+                    float wij = w[wOff + (e * n + i) * m + j];
+                    int xo = i * st;
+                    for (int s = 0; s < B; s++) {
+                        bmDh[dho + s] += wij * bmDz[xo + s];
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    gW[(e * n + i) * m + j] = dot(bmDz, i * st, bmH, (e * m + j) * st, B)
+                            + dot(xT, i * st, bmDh, j * st, B);
+                }
+            }
+        }
+        if (experts > 1 && lbAlpha > 0) {
+            // ∂LB/∂p_{s,e} = α·E·f_e/B; softmax backward: ds_e = p_e (dp_e − Σ_f p_f dp_f)
+            float lbGrad = (float) (lbAlpha * experts / B);
+            for (int s = 0; s < B; s++) {
+                float dot = 0f;
+                for (int e = 0; e < experts; e++) {
+                    dot += bmP[e * st + s] * lbGrad * dispatched[e];
+                }
+                for (int e = 0; e < experts; e++) {
+                    float pe = bmP[e * st + s];
+                    bmMask[e * st + s] = pe * (lbGrad * dispatched[e] - dot); // reuse: ds
+                }
+            }
+            for (int e = 0; e < experts; e++) {
+                for (int i = 0; i < n; i++) {
+                    gG[e * n + i] = dot(bmMask, e * st, xT, i * st, B);
+                }
+            }
+        }
+        return recon + lb;
+    }
+
+    /** Σ a[ao..ao+len) with four accumulators (breaks the add latency chain). */
+    private static float sum(float[] a, int ao, int len) {
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        int t = 0;
+        for (; t + 3 < len; t += 4) {
+            s0 += a[ao + t];
+            s1 += a[ao + t + 1];
+            s2 += a[ao + t + 2];
+            s3 += a[ao + t + 3];
+        }
+        for (; t < len; t++) {
+            s0 += a[ao + t];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /** a·b over len elements with four accumulators. */
+    private static float dot(float[] a, int ao, float[] b, int bo, int len) {
+        float s0 = 0f;
+        float s1 = 0f;
+        float s2 = 0f;
+        float s3 = 0f;
+        int t = 0;
+        for (; t + 3 < len; t += 4) {
+            s0 += a[ao + t] * b[bo + t];
+            s1 += a[ao + t + 1] * b[bo + t + 1];
+            s2 += a[ao + t + 2] * b[bo + t + 2];
+            s3 += a[ao + t + 3] * b[bo + t + 3];
+        }
+        for (; t < len; t++) {
+            s0 += a[ao + t] * b[bo + t];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
     /** wT[e][j][i] = W[e][i][j] for the current instance (E·n·m floats, once per batch). */
     private void transpose(float[] w, int wOff) {
         for (int e = 0; e < experts; e++) {
@@ -264,6 +562,9 @@ public final class ToyKernel {
      */
     double lossAndGradients(ToyWeights weights, int instance, float[] importance, int batch,
                             LossReduction reduction, double lbAlpha, boolean withGradients, double[] parts) {
+        if (batchMajor) {
+            return batchMajorStep(weights, instance, importance, batch, reduction, lbAlpha, withGradients, parts);
+        }
         float[] w = weights.w;
         float[] bias = weights.b;
         float[] gate = weights.gate;
