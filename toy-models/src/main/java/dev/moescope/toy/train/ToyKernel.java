@@ -332,7 +332,7 @@ public final class ToyKernel {
                 }
                 float sum = 0f;
                 for (int e = 0; e < experts; e++) {
-                    float ex = (float) Math.exp(bmP[e * st + s] - max);
+                    float ex = expNonPositive(bmP[e * st + s] - max);
                     bmP[e * st + s] = ex;
                     sum += ex;
                 }
@@ -484,6 +484,23 @@ public final class ToyKernel {
             }
         }
         return recon + lb;
+    }
+
+    /**
+     * e^x for x ≤ 0 in float32 to about 2 ulp (Math.exp goes through double and costs several times more; the
+     * softmax of the router needs E of these per sample). Cody–Waite reduction x = k·ln2 + r, |r| ≤ ln2/2,
+     * degree-6 Taylor polynomial for e^r, then scaling by 2^k through the exponent bits.
+     */
+    static float expNonPositive(float x) {
+        if (x < -87.3f) {
+            return 0f;
+        }
+        float k = (float) Math.floor(x * 1.44269504f + 0.5f);
+        float r = x - k * 0.693145752f; // ln2 split in two for an exact first product
+        r = r - k * 1.42860677e-06f;
+        float p = 1f + r * (1f + r * (0.5f + r * (0.166666672f + r * (0.0416666679f + r * (0.00833333377f
+                + r * 0.00138888892f)))));
+        return p * Float.intBitsToFloat(((int) k + 127) << 23);
     }
 
     /** Σ a[ao..ao+len) with four accumulators (breaks the add latency chain). */
