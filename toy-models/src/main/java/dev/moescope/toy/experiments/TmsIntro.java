@@ -39,7 +39,7 @@ public final class TmsIntro implements Experiment {
         int n = 5;
         int seeds = ctx.seeds(4, 2);
         TrainingConfig config = TrainingConfig.paperDefaults().withBiasInit(BiasInit.ZERO)
-                .withReduction(LossReduction.MEAN_FEATURES).withSteps(ctx.steps(10_000, 3000));
+                .withReduction(LossReduction.MEAN_FEATURES).withSteps(ctx.steps(10_000, 6000));
         double[] density = Geometry.logspace(20, 10);
         InstanceSpec[] specs = new InstanceSpec[density.length * seeds];
         for (int c = 0; c < density.length; c++) {
