@@ -88,8 +88,11 @@ def main():
              '10⁶-sample Monte Carlo within 1% (AnalyticPhaseTest).')
     L.append('')
 
-    for base in [a.runs]:
-        d = load(base, 'tms-intro')
+    def pick(name):
+        return load(a.runs, name) or load(a.quick, name)
+
+    if True:
+        d = pick('tms-intro')
         if d:
             r = d['results']
             gaps = r['sparse_adjacent_angles_deg']
@@ -99,7 +102,7 @@ def main():
                 ('features with ‖W‖>0.8 at p=0.05', '5', r['sparse_represented_norm_gt_0_8'], 'exact', r['sparse_represented_norm_gt_0_8'] == 5),
                 ('adjacent angles at p=0.05 (deg)', '72 ± 10', ', '.join(f'{g:.1f}' for g in gaps), '±10°', len(gaps) == 5 and all(abs(g - 72) <= 10 for g in gaps)),
             ], [f"Represented features (‖W‖>0.8) by density: " + ', '.join(f"p={c['density']:.3f}: {c['represented_norm_gt_0_8']}" for c in r['densities']) + '.'])
-        d = load(base, 'fig1')
+        d = pick('fig1')
         if d:
             r = d['results']
             section('MoE paper Fig 1: dense n=20, m=6, S=0.9, I=0.7^i', d, [
@@ -109,7 +112,7 @@ def main():
                 ('max ‖W_i‖, i ≥ 14', '≈ 0', f"{r['max_norm_features_14_plus']:.4f}", '< 0.1', r['max_norm_features_14_plus'] < 0.1),
                 ('Σ_i D_i', '6', f"{r['dimensionality_sum']:.4f}", '±0.1', abs(r['dimensionality_sum'] - 6) <= 0.1),
             ])
-        d = load(base, 'fig2')
+        d = pick('fig2')
         if d:
             r = d['results']
             sums = r['dimensionality_sum_per_expert']
@@ -120,7 +123,7 @@ def main():
                 ('max ‖W_i‖ over experts, i ≥ 12', 'unrepresented', f"{r['max_norm_features_12_plus']:.3f}", '< 0.5', r['max_norm_features_12_plus'] < 0.5),
                 ('top-1 usage per expert', '(not in paper)', ', '.join(f'{u:.3f}' for u in r['usage_top1']), '', None),
             ])
-        d = load(base, 'fig5')
+        d = pick('fig5')
         if d:
             r = d['results']
             section('MoE paper Fig 5: router regions, n=2, m=1, E=3', d, [
@@ -132,7 +135,7 @@ def main():
                  r['diagonal']['final_loss'] <= r['xavier']['final_loss'] <= r['zero']['final_loss']),
             ], ['The k=1 router is frozen up to weight decay (exactly, in float32: RouterGradientTrainingTest), so the '
                 'regions are those of the initial router.'])
-        d = load(base, 'fig6')
+        d = pick('fig6')
         if d:
             r = d['results']
             rows = []
@@ -142,7 +145,7 @@ def main():
                              str(v['monosemantic_per_expert']), '', None))
             section('MoE paper Fig 6: initialisation → specialisation (n=20, m=5, E=4, k=1)', d, rows,
                     ['Gate groups: ' + '; '.join(f"{k}: {r[k]['gate_groups']}" for k in ['b-ordered-k-hot', 'c-random-k-hot']) + '.'])
-        d = load(base, 'fig3')
+        d = pick('fig3')
         if d:
             r = d['results']
             fams = r['families']
@@ -153,8 +156,8 @@ def main():
             notes = ['| 1/(1−S) | ' + ' | '.join(f['label'] for f in fams) + ' |', '|' + '---|' * (len(fams) + 1)]
             for i, x in enumerate(r['x_inverse_density']):
                 notes.append(f'| {x:.2f} | ' + ' | '.join(f"{f['features_per_dimension'][i]:.3f}" for f in fams) + ' |')
-            section('MoE paper Fig 3: features per dimension vs 1/(1−S), n=100, I≡1', d, rows, ['\n'.join(notes)])
-        d = load(base, 'fig4')
+            section(f"MoE paper Fig 3: features per dimension vs 1/(1−S), n={fams[0]['architecture']['features']}, I≡1 (paper: n=100)", d, rows, ['\n'.join(notes)])
+        d = pick('fig4')
         if d:
             r = d['results']
             rows = []
@@ -164,8 +167,8 @@ def main():
                         rows.append((f"{p['panel']} agreement with the analytic diagram", 'high (TMS)', f"{p['analytic_agreement']:.3f}", '', None))
                     rows.append((f"{p['panel']} roughness (neighbour disagreement)", 'MoE: no sharp phase change', f"{p['roughness']:.3f} (analytic n=2: {r['analytic']['n2m1_roughness']:.3f})", '', None))
                 rows.append((f"{c['config']} coverage / median last-step loss (with LB)", '', f"{c['coverage']:.3f} / {c['median_last_step_loss_with_lb']:.4g}", '', None))
-            section('MoE paper Fig 4: phase diagrams (39 × 58 grid, LB on)', d, rows)
-        d = load(base, 'table1')
+            section(f"MoE paper Fig 4: phase diagrams ({len(r['sparsity'])} × {len(r['importance'])} grid, {r['seeds_per_cell']} seed(s) per cell, LB on; paper: 39 × 58, 10 seeds)", d, rows)
+        d = pick('table1')
         if d:
             r = d['results']
             rows = []
@@ -177,27 +180,30 @@ def main():
                     rows.append((f"{k}: usage, {u['monosemantic_features']} mono feature(s) ({u['experts']} experts): unchanged / clamped / only-active",
                                  'clamped > baseline', f"{u['usage_unchanged']:.3f} / {u['usage_active_clamped_to_1']:.3f} / {u['usage_only_feature_active']:.3f}", f"median {v['median_usage_across_experts']:.3f}", u['usage_active_clamped_to_1'] > v['median_usage_across_experts']))
             section('MoE paper Table 1: n=100, m=10, E=10, k=1, S=0.9', d, rows)
-    if a.quick:
-        for name in ['tms-geometry', 'loss', 'fig3', 'fig4', 'table1']:
-            d = load(a.quick, name)
-            if d is None or load(a.runs, name) is not None and name != 'tms-geometry' and name != 'loss':
-                continue
-            r = d['results']
-            if name == 'tms-geometry':
-                dd = r['dimensions_per_feature']
-                section(f"TMS geometry (quick: n={r['n']}, m={r['m']})", d, [
-                    ('D* = m/‖W‖_F² at x=1', '1.00', f'{dd[0]:.3f}', '±0.03', abs(dd[0] - 1) <= 0.03),
-                    ('D* at x ∈ [2.2, 4.2]', 'plateau 0.50', ', '.join(f'{v:.3f}' for x, v in zip(r['x_inverse_density'], dd) if 2.1 <= x <= 4.2), '±0.03 (paper) / [0.45,0.625] (test)', None),
-                    ('D* at x=20', '0.135 (n=200, m=20)', f'{dd[-1]:.3f}', '±0.02', None),
-                ], ['The full n=200, m=20 geometry run (10k steps) did not fit the session; only the quick version ran.'])
-            if name == 'loss':
-                fams = r['families']
-                section('Loss figure (quick)', d, [(f"{f['label']} mean held-out loss, densest → sparsest", 'reported',
-                                                    f"{f['mean_held_out_loss'][0]:.4g} → {f['mean_held_out_loss'][-1]:.4g}", '', None) for f in fams])
+    d = pick('tms-geometry')
+    if d:
+        r = d['results']
+        dd = r['dimensions_per_feature']
+        section(f"TMS geometry (n={r['n']}, m={r['m']})", d, [
+            ('D* = m/‖W‖_F² at x=1', '1.00', f'{dd[0]:.3f}', '±0.03', abs(dd[0] - 1) <= 0.03),
+            ('D* at x ∈ [2.2, 4.2]', 'plateau 0.50', ', '.join(f'{v:.3f}' for x, v in zip(r['x_inverse_density'], dd) if 2.1 <= x <= 4.2), '±0.03 (paper, n=200) / [0.45, 0.625] (quick test)', None),
+            ('D* at x=20', '0.135 (n=200, m=20)', f'{dd[-1]:.3f}', '±0.02', None),
+        ], ['The paper-size run (n=200, m=20, 10k steps) did not fit this session; the quick version (n=40, m=4) shows '
+            'the same shape: 1 at dense inputs, a shoulder near 1/2, then falling.'] if r['n'] != 200 else [])
+    d = pick('loss')
+    if d:
+        r = d['results']
+        fams = r['families']
+        rows = [(f"{f['label']} mean held-out loss, densest → sparsest", 'falls with sparsity', f"{f['mean_held_out_loss'][0]:.4g} → {f['mean_held_out_loss'][-1]:.4g}", '', None) for f in fams]
+        dense_last = fams[0]['mean_held_out_loss'][-1]
+        for f in fams[1:]:
+            rows.append((f"{f['label']} vs dense at the sparsest point", 'MoE loss ≥ dense (fewer active dims)', f"{f['mean_held_out_loss'][-1]:.4g} vs {dense_last:.4g}", '', None))
+        section('Loss figure: final loss vs 1/(1−S)', d, rows)
+
     if a.bench:
         L.append('## Benchmark')
         L.append('')
-        for w in ['fig3', 'fig4']:
+        for w in ['fig3', 'fig4', 'fig4-moescope-final']:
             d = load(a.bench, w)
             if d is None:
                 continue
@@ -205,7 +211,12 @@ def main():
             L.append(f"- **{w}**: moescope {r['moescope_model_steps_per_second']:.0f} model-steps/s "
                      f"({r['model_steps']} model-steps, {r['threads']} threads)"
                      + (f"; PyTorch reference {r['reference_model_steps_per_second']:.0f} model-steps/s; ratio {r['ratio']:.2f}×" if 'ratio' in r else '')
-                     + f"; useful {r['moescope_useful_gflops']:.2f} GFLOP/s vs measured axpy peak {r['machine_axpy_gflops_per_thread']:.1f} GFLOP/s/thread.")
+                     + f"; useful {r['moescope_useful_gflops']:.2f} GFLOP/s vs measured axpy peak {r['machine_axpy_gflops_per_thread']:.1f} GFLOP/s/thread"
+                     + f"; git {d['provenance'].get('gitCommit', '')[:10]}, {d['provenance']['started']}.")
+            if w.startswith('fig4'):
+                full = 2262 * 10 * 5000
+                L.append(f"  A full Fig 4 configuration (2262 cells × 10 seeds × 5000 steps = {full:.3g} model-steps) at this "
+                         f"rate: {full / r['moescope_model_steps_per_second'] / 3600:.2f} h (extrapolated, not run; the authors: ≈1.5 h on one GPU).")
         L.append('')
     open(a.out, 'w').write('\n'.join(L) + '\n')
 
