@@ -166,7 +166,7 @@ def main():
             for i, x in enumerate(r['x_inverse_density']):
                 notes.append(f'| {x:.2f} | ' + ' | '.join(f"{f['features_per_dimension'][i]:.3f}" for f in fams) + ' |')
             section(f"MoE paper Fig 3: features per dimension vs 1/(1−S), n={fams[0]['architecture']['features']}, I≡1 (paper: n=100)", d, rows, ['\n'.join(notes)])
-        for fig4name in ['fig4', 'fig4-paper-seeds']:
+        for fig4name in ['fig4', 'fig4-paper-seeds', 'fig4-full-A.E1']:
             d = pick(fig4name)
             if d:
                 r = d['results']
@@ -175,8 +175,9 @@ def main():
                     for p in c['panels']:
                         if 'analytic_agreement' in p:
                             rows.append((f"{p['panel']} agreement with the analytic diagram", 'high (TMS)', f"{p['analytic_agreement']:.3f}", '', None))
-                        rows.append((f"{p['panel']} roughness (neighbour disagreement)", 'MoE: no sharp phase change', f"{p['roughness']:.3f} (analytic n=2: {r['analytic']['n2m1_roughness']:.3f})", '', None))
+                        rows.append((f"{p['panel']} roughness (neighbour disagreement)", 'MoE: no sharp phase change', f"{p['roughness']:.3f}" + ({'A': f" (analytic n=2,m=1: {r['analytic']['n2m1_roughness']:.3f})", 'C': f" (analytic n=3,m=2: {r['analytic']['n3m2_roughness']:.3f})"}.get(c['config'][0], '')), '', None))
                     rows.append((f"{c['config']} coverage / median last-step loss (with LB)", '', f"{c['coverage']:.3f} / {c['median_last_step_loss_with_lb']:.4g}", '', None))
+                    rows.append((f"{c['config']} training time (2 threads)", 'authors: ≈1.5 h per full configuration on one GPU' if len(r['sparsity']) == 39 else '(reduced grid)', f"{c['seconds']:.0f} s ({c['model_steps_per_second']:.0f} model-steps/s)", '', None))
                 section(f"MoE paper Fig 4: phase diagrams ({len(r['sparsity'])} × {len(r['importance'])} grid, {r['seeds_per_cell']} seed(s) per cell, LB on; paper: 39 × 58, 10 seeds)", d, rows)
         d = pick('table1')
         if d:
@@ -213,7 +214,7 @@ def main():
     if a.bench:
         L.append('## Benchmark')
         L.append('')
-        for w in ['fig3', 'fig4', 'fig4-moescope-final', 'fig4-final']:
+        for w in ['fig3', 'fig4', 'fig4-moescope-final', 'fig4-final', 'fig3-final']:
             d = load(a.bench, w)
             if d is None:
                 continue
