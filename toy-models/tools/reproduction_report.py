@@ -195,12 +195,20 @@ def main():
     if d:
         r = d['results']
         dd = r['dimensions_per_feature']
-        section(f"TMS geometry (n={r['n']}, m={r['m']})", d, [
-            ('D* = m/‖W‖_F² at x=1', '1.00', f'{dd[0]:.3f}', '±0.03', abs(dd[0] - 1) <= 0.03),
-            ('D* at x ∈ [2.2, 4.2]', 'plateau 0.50', ', '.join(f'{v:.3f}' for x, v in zip(r['x_inverse_density'], dd) if 2.1 <= x <= 4.2), '±0.03 (paper, n=200) / [0.45, 0.625] (quick test)', None),
-            ('D* at x=20', '0.135 (n=200, m=20)', f'{dd[-1]:.3f}', '±0.02', None),
-        ], ['The paper-size run (n=200, m=20, 10k steps) did not fit this session; the quick version (n=40, m=4) shows '
-            'the same shape: 1 at dense inputs, a shoulder near 1/2, then falling.'] if r['n'] != 200 else [])
+        xs = r['x_inverse_density']
+        half = r['fraction_represented_with_D_within_0_02_of_half']
+        fifth = r['fraction_represented_with_D_within_0_02_of_two_fifths']
+        plateau = [(x, v, h) for x, v, h in zip(xs, dd, half) if 2.15 <= x <= 4.0]
+        first_fifth = next((x for x, f in zip(xs, fifth) if f > 0), None)
+        rows = [('D* = m/‖W‖_F² at x=1', '1.00', f'{dd[0]:.3f}', '±0.02', abs(dd[0] - 1) <= 0.02)]
+        for x, v, h in plateau:
+            rows.append((f'D* at x={x:.2f} (plateau)', '0.50', f'{v:.3f}', '±0.03', abs(v - 0.5) <= 0.03))
+            rows.append((f'represented features with D_i within 0.02 of 1/2, x={x:.2f}', '> 80%', f'{100 * h:.0f}%', '> 80%', h > 0.8))
+        rows.append(('first x where D_i ≈ 2/5 appears', '≈ 3.5–4.5', f'{first_fifth:.2f}' if first_fifth else 'none', 'range', first_fifth is not None and 3.5 <= first_fifth <= 4.5))
+        rows.append(('D* at x=20', '0.135', f'{dd[-1]:.3f}', '±0.02', abs(dd[-1] - 0.135) <= 0.02 if r['n'] == 200 else None))
+        notes = ['| 1/(1−S) | D* | share of represented D_i ≈ 1/2 | ≈ 2/5 |', '|---|---|---|---|']
+        notes += [f'| {x:.2f} | {v:.3f} | {100 * h:.0f}% | {100 * f:.0f}% |' for x, v, h, f in zip(xs, dd, half, fifth)]
+        section(f"TMS geometry (n={r['n']}, m={r['m']}, I=1, 20 densities 20^-linspace(0,1,20))", d, rows, ['\n'.join(notes)])
     d = pick('loss')
     if d:
         r = d['results']
