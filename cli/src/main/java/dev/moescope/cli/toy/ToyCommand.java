@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "toy",
         mixinStandardHelpOptions = true,
         description = {"Toy models of superposition, dense vs MoE (Elhage et al. 2022; Chaudhari et al. 2025).", "Train many tiny autoencoders at once, measure superposition and reproduce the papers' figures."},
-        subcommands = {})
+        subcommands = {ReproduceCommand.class, TrainCommand.class, SweepCommand.class})
 public final class ToyCommand implements Runnable {
 
     @CommandLine.Spec

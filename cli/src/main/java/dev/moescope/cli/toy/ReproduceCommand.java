@@ -1,0 +1,106 @@
+package dev.moescope.cli.toy;
+
+import dev.moescope.cli.CommonOptions;
+import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.toy.experiments.Experiment;
+import dev.moescope.toy.experiments.ExperimentContext;
+import dev.moescope.toy.experiments.Experiments;
+import dev.moescope.toy.experiments.Summaries;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code moescope toy reproduce NAME}: one of the papers' figures or tables, or {@code all} of them. */
+@Command(name = "reproduce",
+        mixinStandardHelpOptions = true,
+        description = {"Reproduce a figure or table of Toy Models of Superposition or of the MoE superposition paper.",
+            "Writes summary.json (key numbers + provenance), the trained weights (safetensors, gates included)",
+            "and PNG plots into --out. NAME is one of: tms-intro, tms-geometry, fig1, fig2, fig3, loss, fig4,",
+            "fig5, fig6, table1, or 'all' (each into its own subdirectory)."},
+        footer = {"", "Example:", "  moescope toy reproduce fig2 --out runs/fig2 --quick --seed 1"})
+public final class ReproduceCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "NAME", description = "Experiment name, or 'all'.")
+    String name;
+
+    @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created).")
+    Path out;
+
+    @Option(names = "--quick", description = "Reduced settings that finish in under a minute each.")
+    boolean quick;
+
+    @Option(names = "--steps", defaultValue = "0",
+            description = "Override the experiment's training steps (a reduced run; recorded in summary.json).")
+    int steps;
+
+    @Option(names = "--seeds", defaultValue = "0", description = "Override the seeds (runs) per cell.")
+    int seeds;
+
+    @Option(names = "--only", split = ",", description = "Parts to run; fig4: configuration names, e.g. A.E1,C.E3.")
+    List<String> only = new ArrayList<>();
+
+    @CommandLine.Mixin
+    CommonOptions common;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        PrintWriter pw = spec.commandLine().getOut();
+        List<Experiment> todo = new ArrayList<>();
+        if (name.equals("all")) {
+            todo.addAll(Experiments.all().values());
+        } else {
+            todo.add(Experiments.byName(name));
+        }
+        for (Experiment e : todo) {
+            Path dir = todo.size() == 1 ? out : out.resolve(e.name());
+            run(e, dir, pw);
+        }
+        pw.flush();
+        return 0;
+    }
+
+    private void run(Experiment e, Path dir, PrintWriter pw) {
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException ex) {
+            throw MoescopeException.failure(dir + ": cannot create output directory: " + ex.getMessage(), ex);
+        }
+        String command = "toy reproduce " + e.name();
+        Provenance prov = Provenance.start(command).parameter("seed", common.seed).parameter("quick", quick)
+                .parameter("threads", common.threads).parameter("out", dir).parameter("steps_override", steps)
+                .parameter("seeds_override", seeds).parameter("only", only).build();
+        long t0 = System.nanoTime();
+        Map<String, Object> results = new LinkedHashMap<>();
+        results.put("experiment", e.name());
+        results.put("description", e.description());
+        results.put("quick", quick);
+        results.put("steps_override", steps);
+        results.put("seeds_override", seeds);
+        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only)));
+        Path summary = Summaries.write(dir, command, results, prov);
+        pw.printf("%s: %s%n", e.name(), e.description());
+        for (Map.Entry<String, Object> r : results.entrySet()) {
+            if (r.getValue() instanceof Number || r.getValue() instanceof List<?> l && !l.isEmpty()
+                    && l.get(0) instanceof Number) {
+                pw.printf("  %s = %s%n", r.getKey(), r.getValue());
+            }
+        }
+        pw.printf("  wrote %s (%.1f s)%n", summary, (System.nanoTime() - t0) / 1e9);
+        pw.flush();
+    }
+}

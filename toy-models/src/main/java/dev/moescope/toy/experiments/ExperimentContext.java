@@ -1,0 +1,69 @@
+package dev.moescope.toy.experiments;
+
+import dev.moescope.core.Seeds;
+import dev.moescope.core.error.Require;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.toy.io.ToyModelFile;
+import dev.moescope.toy.model.Architecture;
+import dev.moescope.toy.model.InstanceSpec;
+import dev.moescope.toy.model.TrainingConfig;
+import dev.moescope.toy.train.BatchTrainer;
+import dev.moescope.toy.train.TrainResult;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Where and how an experiment runs: output directory, quick or full, the run's seed and thread count, and the
+ * provenance being recorded. Also the shared helpers experiments use to train and save.
+ *
+ * @param out        output directory (created by the caller)
+ * @param quick      reduced settings that finish in under a minute
+ * @param seed       the --seed every random choice derives from
+ * @param threads    trainer threads (0 = one per core)
+ * @param provenance provenance of the command, for saved models
+ * @param steps      if positive, overrides the experiment's training steps (a reduced run, recorded in summary.json)
+ * @param seeds      if positive, overrides the experiment's seeds (runs) per cell
+ * @param only       if not empty, the parts of the experiment to run (fig4: configuration names such as A.E1)
+ */
+public record ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance, int steps,
+                                int seeds, List<String> only) {
+
+    public ExperimentContext {
+        Require.notNull("output directory", out);
+        Require.nonNegative("threads", threads);
+        only = List.copyOf(only);
+    }
+
+    /** The experiment's own settings (no overrides). */
+    public ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance) {
+        this(out, quick, seed, threads, provenance, 0, 0, List.of());
+    }
+
+    /** Training steps: the override if set, else {@code quickSteps} or {@code fullSteps}. */
+    public int steps(int fullSteps, int quickSteps) {
+        return steps > 0 ? steps : quick ? quickSteps : fullSteps;
+    }
+
+    /** Seeds or runs per cell: the override if set, else {@code quickSeeds} or {@code fullSeeds}. */
+    public int seeds(int fullSeeds, int quickSeeds) {
+        return seeds > 0 ? seeds : quick ? quickSeeds : fullSeeds;
+    }
+
+    /** Seed of instance {@code index} of group {@code purpose}: independent streams from the run's seed. */
+    public long instanceSeed(String purpose, int index) {
+        return Seeds.derive(seed, purpose + "#" + index);
+    }
+
+    /** Trains specs with the given architecture and config. */
+    public TrainResult train(Architecture arch, TrainingConfig config, InstanceSpec[] specs, String task) {
+        return new BatchTrainer(arch, config, threads).train(specs, task);
+    }
+
+    /** Saves a trained batch as {@code <name>.safetensors} in the output directory and returns its file name. */
+    public String save(String name, TrainResult result) {
+        String file = name + ".safetensors";
+        ToyModelFile.save(out.resolve(file), result, provenance);
+        return file;
+    }
+}

@@ -1,0 +1,117 @@
+package dev.moescope.toy.experiments;
+
+import dev.moescope.toy.model.Architecture;
+import dev.moescope.toy.model.Importance;
+import dev.moescope.toy.model.InstanceSpec;
+import dev.moescope.toy.model.LossReduction;
+import dev.moescope.toy.model.RouterInit;
+import dev.moescope.toy.model.TrainingConfig;
+import dev.moescope.toy.model.ToyWeights;
+import dev.moescope.toy.plot.Figures;
+import dev.moescope.toy.train.ToyKernel;
+import dev.moescope.toy.train.TrainResult;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * MoE paper Fig 5: which expert wins where on [0,1]² for n=2, m=1, E=3, k=1, p=0.5, I=1, batch 100, with the
+ * paper's early stopping, under zero, Xavier and diagonal router inits. Top-1 routing gives the router no
+ * reconstruction gradient, so the regions are those of the initial router (shrunk uniformly by weight decay).
+ */
+public final class Fig5RouterRegions implements Experiment {
+
+    static final int GRID = 100;
+
+    @Override
+    public String name() {
+        return "fig5";
+    }
+
+    @Override
+    public String description() {
+        return "MoE paper Fig 5: router regions of n=2, m=1, E=3 under zero, Xavier and diagonal inits";
+    }
+
+    @Override
+    public Map<String, Object> run(ExperimentContext ctx) {
+        RouterInit[] inits = {RouterInit.ZERO, RouterInit.XAVIER, RouterInit.DIAGONAL};
+        TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
+                .withBatch(100).withSteps(ctx.steps(10_000, 3000))
+                .withEarlyStop(TrainingConfig.EarlyStop.fig5());
+        InstanceSpec[] specs = new InstanceSpec[inits.length];
+        for (int i = 0; i < inits.length; i++) {
+            specs[i] = new InstanceSpec(InstanceSpec.uniformDensity(2, 0.5), Importance.uniform(2), inits[i],
+                    ctx.instanceSeed("fig5", i), inits[i].cliName());
+        }
+        Architecture arch = new Architecture(2, 1, 3, 1);
+        TrainResult result = ctx.train(arch, config, specs, "fig5");
+        List<int[][]> maps = new ArrayList<>();
+        List<String> titles = new ArrayList<>();
+        Map<String, Object> out = new LinkedHashMap<>();
+        for (int i = 0; i < inits.length; i++) {
+            int[][] map = regions(result.weights(), i);
+            maps.add(map);
+            titles.add(String.format("%s  loss %.4f", inits[i].cliName(), result.lastLoss()[i]));
+            double[] share = new double[arch.experts()];
+            for (int[] row : map) {
+                for (int e : row) {
+                    share[e] += 1.0 / (GRID * GRID);
+                }
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("region_share_per_expert", share);
+            m.put("experts_used", (int) java.util.Arrays.stream(share).filter(s -> s > 0).count());
+            m.put("final_loss", result.lastLoss()[i]);
+            m.put("held_out_loss", result.heldOutLoss()[i]);
+            m.put("steps_run", result.stepsRun()[i]);
+            m.put("agreement_with_x1_gt_x2_split", splitAgreement(map));
+            m.put("router", result.weights().routerMatrix(i));
+            out.put(inits[i].cliName(), m);
+        }
+        Figures.categoricalMaps(ctx.out().resolve("fig5-regions.png"),
+                "Fig 5: top-1 expert over (x1 →, x2 ↓ from 0 at top) in [0,1]²", maps, titles, "x1 → , x2 ↓");
+        out.put("files", List.of(ctx.save("fig5", result), "fig5-regions.png"));
+        out.put("seconds", result.seconds());
+        return out;
+    }
+
+    /** Top-1 expert at the centre of each cell of a GRID × GRID map of [0,1]²: map[row = x2][col = x1]. */
+    static int[][] regions(ToyWeights w, int instance) {
+        float[][] x = new float[GRID * GRID][2];
+        for (int r = 0; r < GRID; r++) {
+            for (int c = 0; c < GRID; c++) {
+                x[r * GRID + c][0] = (c + 0.5f) / GRID;
+                x[r * GRID + c][1] = (r + 0.5f) / GRID;
+            }
+        }
+        int[][] out = new int[GRID][GRID];
+        ToyKernel kernel = new ToyKernel(w.architecture(), 1024);
+        for (int start = 0; start < x.length; start += 1024) {
+            float[][] chunk = java.util.Arrays.copyOfRange(x, start, Math.min(x.length, start + 1024));
+            int[][] routes = kernel.routeBatch(w, instance, chunk);
+            for (int s = 0; s < chunk.length; s++) {
+                out[(start + s) / GRID][(start + s) % GRID] = routes[s][0];
+            }
+        }
+        return out;
+    }
+
+    /** Fraction of off-diagonal cells where expert 0 wins iff x1 &gt; x2 and expert 1 iff x2 &gt; x1. */
+    static double splitAgreement(int[][] map) {
+        int ok = 0;
+        int total = 0;
+        for (int r = 0; r < GRID; r++) {
+            for (int c = 0; c < GRID; c++) {
+                if (r == c) {
+                    continue;
+                }
+                total++;
+                ok += map[r][c] == (c > r ? 0 : 1) ? 1 : 0;
+            }
+        }
+        return (double) ok / total;
+    }
+}
