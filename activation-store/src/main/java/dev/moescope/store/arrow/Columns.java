@@ -63,7 +63,7 @@ public final class Columns {
         list.allocateNew();
     }
 
-    static void setAllValid(ArrowBuf validity, int count) {
+    public static void setAllValid(ArrowBuf validity, int count) {
         int fullBytes = count / 8;
         if (fullBytes > 0) {
             validity.setOne(0L, (long) fullBytes);

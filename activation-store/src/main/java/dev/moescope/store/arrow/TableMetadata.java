@@ -1,6 +1,6 @@
 package dev.moescope.store.arrow;
 
-import dev.moescope.core.json.Json;
+import com.google.gson.Gson;
 
 import java.util.Map;
 
@@ -26,8 +26,11 @@ public record TableMetadata(int formatVersion, String table, String hook, int la
     /** Schema metadata key (namespaced; {@code ARROW:} and {@code huggingface} are taken). */
     public static final String KEY = "moescope.store";
 
+    /** Compact JSON: one line in the schema metadata. */
+    private static final Gson GSON = new Gson();
+
     public Map<String, String> asSchemaMetadata() {
-        return Map.of(KEY, Json.gson().toJson(this));
+        return Map.of(KEY, GSON.toJson(this));
     }
 
     /** Parses the metadata of a schema, or returns null when the key is absent or unreadable. */
@@ -36,7 +39,7 @@ public record TableMetadata(int formatVersion, String table, String hook, int la
             return null;
         }
         try {
-            return Json.gson().fromJson(schemaMetadata.get(KEY), TableMetadata.class);
+            return GSON.fromJson(schemaMetadata.get(KEY), TableMetadata.class);
         } catch (RuntimeException e) {
             return null;
         }
