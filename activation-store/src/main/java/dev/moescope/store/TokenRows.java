@@ -22,23 +22,21 @@ import java.util.Map;
 public final class TokenRows {
 
     private final int[] tokenIds;
-    private final int offset;
     private final int count;
     private String[] texts;
     private final Map<String, float[]> hooks = new LinkedHashMap<>();
     private final Map<Integer, int[]> expertIds = new LinkedHashMap<>();
     private final Map<Integer, float[]> gateWeights = new LinkedHashMap<>();
 
-    private TokenRows(int[] tokenIds, int offset, int count) {
+    private TokenRows(int[] tokenIds) {
         this.tokenIds = tokenIds;
-        this.offset = offset;
-        this.count = count;
+        this.count = tokenIds.length;
     }
 
     /** Rows for every id of {@code tokenIds}. */
     public static TokenRows of(int[] tokenIds) {
         Require.notNull("token ids", tokenIds);
-        return new TokenRows(tokenIds, 0, tokenIds.length);
+        return new TokenRows(tokenIds);
     }
 
     /** The token texts, one per token (only stored when the store records token text). */
@@ -66,7 +64,7 @@ public final class TokenRows {
     }
 
     int tokenId(int i) {
-        return tokenIds[offset + i];
+        return tokenIds[i];
     }
 
     String text(int i) {
