@@ -73,6 +73,7 @@ class CrashSafetyTest {
                 break;
             }
         }
+        System.out.println("crash safety: " + String.join("\n", log));
         assertTrue(kills >= 3, "the child should have been killed mid-write several times: " + log);
         Process last = child(dir);
         assertTrue(last.waitFor(120, TimeUnit.SECONDS), "final resume finishes");

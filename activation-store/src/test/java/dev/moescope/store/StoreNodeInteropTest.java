@@ -1,5 +1,6 @@
 package dev.moescope.store;
 
+import dev.moescope.store.export.HfExporter;
 import dev.moescope.store.manifest.ShardEntry;
 import dev.moescope.store.synthetic.SyntheticCorpus;
 
@@ -83,6 +84,54 @@ class StoreNodeInteropTest {
                 }
             }
         }
+    }
+
+    @Test
+    void nodeArrowReadsTheHuggingFaceSequenceExport() throws Exception {
+        Assumptions.assumeTrue(nodeAvailable(), "node is not installed");
+        if (!Files.isDirectory(NODE_DIR.resolve("node_modules/apache-arrow"))) {
+            fail("apache-arrow is not installed: run npm ci --prefix activation-store/src/test/node");
+        }
+        Path dir = tmp.resolve("store");
+        TestStores.write(dir, TestStores.spec().build(), SyntheticCorpus.small(9), 12);
+        Path out = tmp.resolve("hf");
+        try (ActivationStore store = ActivationStore.open(dir)) {
+            HfExporter.Result r = HfExporter.exportSequences(store, List.of("blocks.1.moe_out"), 8, out, 0);
+            JsonObject seq = node(out.resolve(r.files().get(0)), 3);
+            assertEquals(r.rows(), seq.get("numRows").getAsLong());
+            JsonObject field = seq.getAsJsonArray("fields").get(0).getAsJsonObject();
+            assertEquals("blocks.1.moe_out", field.get("name").getAsString());
+            assertEquals("datasets.features.features.Array2DExtensionType",
+                    field.getAsJsonObject("metadata").get("ARROW:extension:name").getAsString());
+            assertTrue(seq.getAsJsonObject("metadata").get("huggingface").getAsString().contains("Array2D"));
+            JsonObject cols = seq.getAsJsonObject("columns");
+            for (int s = 0; s < 3; s++) {
+                long doc = cols.getAsJsonArray("doc_index").get(s).getAsLong();
+                int start = cols.getAsJsonArray("start_position").get(s).getAsInt();
+                long row = firstRowOf(store, doc) + start;
+                float[] want = store.readHook("blocks.1.moe_out", row, 8);
+                JsonArray window = cols.getAsJsonArray("blocks.1.moe_out").get(s).getAsJsonArray();
+                assertEquals(8, window.size());
+                for (int t = 0; t < 8; t++) {
+                    JsonArray v = window.get(t).getAsJsonArray();
+                    for (int j = 0; j < 8; j++) {
+                        assertEquals(want[t * 8 + j], v.get(j).getAsFloat(), 0.0f);
+                    }
+                }
+                assertEquals(store.readTokens(row, 1).tokenId()[0],
+                        cols.getAsJsonArray("token_ids").get(s).getAsJsonArray().get(0).getAsInt());
+            }
+        }
+    }
+
+    private static long firstRowOf(ActivationStore store, long doc) {
+        long[] docs = store.readDocumentIndex(0, (int) store.rows());
+        for (int i = 0; i < docs.length; i++) {
+            if (docs[i] == doc) {
+                return i;
+            }
+        }
+        throw new AssertionError("document " + doc + " not found");
     }
 
     private static boolean nodeAvailable() {
