@@ -201,6 +201,11 @@ public final class ActivationStore implements AutoCloseable {
     public void readHook(String hook, long firstRow, int rows, float[] dst, int dstOffset) {
         HookSpec h = hook(hook);
         checkRange(firstRow, rows);
+        if (h.sparse()) {
+            java.util.Arrays.fill(dst, dstOffset, dstOffset + rows * h.width(), 0f);
+            readSparse(hook, firstRow, rows).scatterInto(dst, dstOffset);
+            return;
+        }
         int done = 0;
         while (done < rows) {
             Chunk c = chunkOf(firstRow + done);
@@ -210,6 +215,59 @@ public final class ActivationStore implements AutoCloseable {
                     dstOffset + done * h.width());
             done += take;
         }
+    }
+
+    /** Rows {@code [firstRow, firstRow + rows)} of a sparse hook, in compressed sparse row form. */
+    public SparseRows readSparse(String hook, long firstRow, int rows) {
+        HookSpec h = hook(hook);
+        if (!h.sparse()) {
+            throw MoescopeException.usage("hook " + hook + " is dense; read it with readHook");
+        }
+        checkRange(firstRow, rows);
+        int[] offsets = new int[rows + 1];
+        int[] indices = new int[Math.max(16, rows)];
+        float[] values = new float[indices.length];
+        int count = 0;
+        int done = 0;
+        while (done < rows) {
+            Chunk c = chunkOf(firstRow + done);
+            int from = (int) (firstRow + done - c.firstRow());
+            int take = Math.min(rows - done, c.rows() - from);
+            MappedArrowFile f = hookFile(c.shard(), h);
+            VectorSchemaRoot root = f.load(c.batch());
+            org.apache.arrow.vector.complex.ListVector iv = (org.apache.arrow.vector.complex.ListVector) root.getVector(0);
+            org.apache.arrow.vector.complex.ListVector vv = (org.apache.arrow.vector.complex.ListVector) root.getVector(1);
+            IntVector ic = (IntVector) iv.getDataVector();
+            org.apache.arrow.vector.Float4Vector vc = (org.apache.arrow.vector.Float4Vector) vv.getDataVector();
+            for (int r = 0; r < take; r++) {
+                int start = iv.getElementStartIndex(from + r);
+                int end = iv.getElementEndIndex(from + r);
+                if (vv.getElementStartIndex(from + r) != start || vv.getElementEndIndex(from + r) != end) {
+                    throw MoescopeException.badInput(f.path(), "indices and values differ in length at row "
+                            + (c.firstRow() + from + r));
+                }
+                int n = end - start;
+                if (count + n > indices.length) {
+                    int cap = Math.max(count + n, indices.length * 2);
+                    indices = java.util.Arrays.copyOf(indices, cap);
+                    values = java.util.Arrays.copyOf(values, cap);
+                }
+                for (int i = 0; i < n; i++) {
+                    int idx = ic.get(start + i);
+                    if (idx < 0 || idx >= h.width()) {
+                        throw MoescopeException.badInput(f.path(), "latent index " + idx + " outside [0, " + h.width()
+                                + ") at row " + (c.firstRow() + from + r));
+                    }
+                    indices[count + i] = idx;
+                    values[count + i] = vc.get(start + i);
+                }
+                count += n;
+                offsets[done + r + 1] = count;
+            }
+            done += take;
+        }
+        return new SparseRows(firstRow, h.width(), offsets, java.util.Arrays.copyOf(indices, count),
+                java.util.Arrays.copyOf(values, count));
     }
 
     /** Document index of each row of {@code [firstRow, firstRow + rows)}. */
@@ -296,7 +354,7 @@ public final class ActivationStore implements AutoCloseable {
 
     /**
      * The hook's record batches in store order. For an uncompressed float32 store each chunk's values are a
-     * read-only view of the mapped file (zero copy); otherwise a decoded copy. A view stays valid while the store
+     * read-only view of the mapped file (zero copy); otherwise a decoded copy (dense, for sparse hooks). A view stays valid while the store
      * is open.
      */
     public Iterable<HookChunk> hookChunks(String hook) {
@@ -316,10 +374,10 @@ public final class ActivationStore implements AutoCloseable {
                 }
                 Chunk c = chunks.get(next++);
                 MappedArrowFile f = hookFile(c.shard(), h);
-                FloatBuffer view = h.dtype() == Dtype.FLOAT32 ? f.floatView(c.batch(), 0) : null;
+                FloatBuffer view = h.dtype() == Dtype.FLOAT32 && !h.sparse() ? f.floatView(c.batch(), 0) : null;
                 if (view == null) {
                     float[] copy = new float[c.rows() * h.width()];
-                    f.readFloats(c.batch(), 0, h.dtype(), h.width(), 0, c.rows(), copy, 0);
+                    readHook(h.name(), c.firstRow(), c.rows(), copy, 0);
                     view = FloatBuffer.wrap(copy);
                 } else {
                     view = view.slice(0, c.rows() * h.width()).asReadOnlyBuffer();
@@ -362,7 +420,8 @@ public final class ActivationStore implements AutoCloseable {
 
     /** The file of {@code hook} in {@code shard}, mapped and checked. */
     public MappedArrowFile hookFile(int shard, HookSpec hook) {
-        return file(shard, hook.fileName(), "hook", hook.name(), -1, hook.width(), hook.dtype().label());
+        return file(shard, hook.fileName(), hook.sparse() ? "sparse_hook" : "hook", hook.name(), -1, hook.width(),
+                hook.dtype().label());
     }
 
     /** The routing file of {@code routing}'s layer in {@code shard}, mapped and checked. */

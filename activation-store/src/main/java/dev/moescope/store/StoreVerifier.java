@@ -56,6 +56,9 @@ public final class StoreVerifier {
                 }
                 for (HookSpec h : m.hooks()) {
                     store.hookFile(s.index(), h);
+                    if (h.sparse()) {
+                        store.readSparse(h.name(), s.firstRow(), (int) s.rows()); // checks index ranges and lengths
+                    }
                 }
                 for (RoutingSpec r : m.routing()) {
                     MappedArrowFile rf = store.routingFile(s.index(), r);

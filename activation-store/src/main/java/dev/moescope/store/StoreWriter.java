@@ -10,12 +10,8 @@ import org.apache.arrow.memory.BufferAllocator;
 import org.apache.arrow.memory.RootAllocator;
 
 import java.io.IOException;
-import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
@@ -48,13 +44,11 @@ public final class StoreWriter implements AutoCloseable {
 
     private static final Pattern SHARD_DIR = Pattern.compile("^shard-\\d{5,}$");
     private static final Pattern TEMP_DIR = Pattern.compile("^\\.shard-\\d{5,}\\.tmp$");
-    private static final String LOCK_FILE = ".writer.lock";
 
     private final Path dir;
     private final StoreSpec spec;
     private final BufferAllocator allocator;
-    private final FileChannel lockChannel;
-    private final FileLock lock;
+    private final StoreLock lock;
     private Manifest manifest;
     private ShardBuilder shard;
     private boolean documentOpen;
@@ -66,21 +60,18 @@ public final class StoreWriter implements AutoCloseable {
         this.dir = dir;
         this.spec = spec;
         this.manifest = manifest;
-        FileChannel ch = null;
-        try {
-            ch = FileChannel.open(dir.resolve(LOCK_FILE), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            FileLock l = ch.tryLock();
-            if (l == null) {
-                throw MoescopeException.badInput(dir, "another process is writing this store");
-            }
-            this.lockChannel = ch;
-            this.lock = l;
-        } catch (IOException | OverlappingFileLockException e) {
-            closeQuietly(ch);
-            throw MoescopeException.badInput(dir, "another writer holds this store (" + e.getMessage() + ")");
-        }
+        this.lock = StoreLock.acquire(dir);
         this.allocator = new RootAllocator();
         this.documentIndex = manifest.documents();
+    }
+
+    private static void requireDense(StoreSpec spec) {
+        for (HookSpec h : spec.hooks()) {
+            if (h.sparse()) {
+                throw MoescopeException.usage("hook " + h.name() + " is sparse: sparse hooks are added to a finished"
+                        + " store with HookAppender, not recorded row by row");
+            }
+        }
     }
 
     /**
@@ -88,6 +79,7 @@ public final class StoreWriter implements AutoCloseable {
      * opens it for writing. The manifest is written at once, so the store opens even before the first shard.
      */
     public static StoreWriter create(Path dir, StoreSpec spec, Provenance provenance) {
+        requireDense(spec);
         if (Files.exists(dir.resolve(Manifest.FILE_NAME))) {
             throw MoescopeException.badInput(dir, "already holds a store; resume it or choose another directory");
         }
@@ -112,6 +104,7 @@ public final class StoreWriter implements AutoCloseable {
      * left uncommitted by a crash are deleted; the caller continues with document {@link #documentsCommitted()}.
      */
     public static StoreWriter resume(Path dir, StoreSpec spec) {
+        requireDense(spec);
         Manifest m = Manifest.read(dir);
         String diff = m.differenceFrom(spec);
         if (diff != null) {
@@ -352,22 +345,7 @@ public final class StoreWriter implements AutoCloseable {
                 shard.close();
             }
             allocator.close();
-            try {
-                lock.release();
-            } catch (IOException ignored) {
-                // the lock goes with the channel anyway
-            }
-            closeQuietly(lockChannel);
-        }
-    }
-
-    private static void closeQuietly(FileChannel ch) {
-        if (ch != null) {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // nothing written through it
-            }
+            lock.close();
         }
     }
 }

@@ -13,6 +13,7 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.nio.IntBuffer;
 import java.nio.ShortBuffer;
+import java.util.List;
 
 /**
  * Bulk filling of fixed-width columns: values go straight into the vectors' data buffers through NIO views
@@ -71,6 +72,40 @@ public final class Columns {
         for (int i = fullBytes * 8; i < count; i++) {
             BitVectorHelper.setBit(validity, i);
         }
+    }
+
+    /**
+     * Fills a list<int32> and a list<float32> column with {@code rows} rows in compressed sparse row form
+     * ({@code offsets} has {@code rows + 1} entries, relative to {@code offsets[0]}).
+     */
+    public static void putSparse(org.apache.arrow.vector.complex.ListVector indices,
+                                 org.apache.arrow.vector.complex.ListVector values,
+                                 int[] offsets, int[] idx, float[] val, int rows) {
+        int base = offsets[0];
+        int n = offsets[rows] - base;
+        for (org.apache.arrow.vector.complex.ListVector v : List.of(indices, values)) {
+            v.clear();
+            v.setInitialCapacity(rows);
+            v.allocateNew();
+            for (int r = 0; r < rows; r++) {
+                v.startNewValue(r);
+                v.endValue(r, offsets[r + 1] - offsets[r]);
+            }
+        }
+        org.apache.arrow.vector.IntVector ic = (org.apache.arrow.vector.IntVector) indices.getDataVector();
+        org.apache.arrow.vector.Float4Vector vc = (org.apache.arrow.vector.Float4Vector) values.getDataVector();
+        ic.allocateNew(Math.max(1, n));
+        vc.allocateNew(Math.max(1, n));
+        if (n > 0) {
+            ic.getDataBuffer().nioBuffer(0, n * 4).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().put(idx, base, n);
+            vc.getDataBuffer().nioBuffer(0, n * 4).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(val, base, n);
+            setAllValid(ic.getValidityBuffer(), n);
+            setAllValid(vc.getValidityBuffer(), n);
+        }
+        ic.setValueCount(n);
+        vc.setValueCount(n);
+        indices.setValueCount(rows);
+        values.setValueCount(rows);
     }
 
     /** A little-endian float view of {@code bytes} (a mapped region or a copy). */

@@ -49,6 +49,22 @@ public final class StoreSchemas {
         return new Schema(List.of(fixedList(hook, arrowType(dtype), width)), meta.asSchemaMetadata());
     }
 
+    /** Sparse hook columns. */
+    public static final String INDICES = "indices";
+    public static final String VALUES = "values";
+
+    /** {@code indices: list<int32>, values: list<float32>}: the active latents of each row and their values. */
+    public static Schema sparseHook(TableMetadata meta) {
+        return new Schema(List.of(
+                list(INDICES, new ArrowType.Int(32, true)),
+                list(VALUES, arrowType(Dtype.FLOAT32))), meta.asSchemaMetadata());
+    }
+
+    private static Field list(String name, ArrowType element) {
+        Field item = new Field("item", FieldType.notNullable(element), null);
+        return new Field(name, FieldType.notNullable(new ArrowType.List()), List.of(item));
+    }
+
     public static Schema routing(int topK, TableMetadata meta) {
         return new Schema(List.of(
                 fixedList(EXPERT_IDS, new ArrowType.Int(32, true), topK),

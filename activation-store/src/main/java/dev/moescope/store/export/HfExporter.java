@@ -105,6 +105,12 @@ public final class HfExporter {
     public static Result exportSequences(ActivationStore store, List<String> hookNames, int context, Path out, long seed) {
         Require.positive("context", context);
         List<HookSpec> hooks = select(store, hookNames);
+        for (HookSpec h : hooks) {
+            if (h.sparse()) {
+                throw MoescopeException.usage("hook " + h.name() + " is sparse; the sequences layout takes dense hooks"
+                        + " (choose hooks with --hook)");
+            }
+        }
         List<Field> fields = new ArrayList<>();
         JsonObject features = new JsonObject();
         for (HookSpec h : hooks) {

@@ -6,6 +6,7 @@ import dev.moescope.store.Chunk;
 import dev.moescope.store.HookSpec;
 import dev.moescope.store.RoutingColumns;
 import dev.moescope.store.RoutingSpec;
+import dev.moescope.store.SparseRows;
 import dev.moescope.store.TokenColumns;
 
 import java.io.BufferedWriter;
@@ -21,7 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * numpy exports: {@code <hook>.npy} per hook ({@code float32 [rows, width]}; float16 hooks are widened),
+ * numpy exports: {@code <hook>.npy} per dense hook ({@code float32 [rows, width]}; float16 hooks are widened),
+ * CSR arrays per sparse hook,
  * {@code routing.blocks.<L>.expert_ids.npy} ({@code int32 [rows, k]}) and {@code ...gate_weights.npy}, and
  * {@code tokens.csv} (doc_index, doc_id, domain, position, token_id[, token]). Files are streamed chunk by
  * chunk; {@code np.load(path, mmap_mode="r")} opens them without loading.
@@ -43,6 +45,10 @@ public final class NpyExporter {
             Files.createDirectories(out);
             long rows = store.rows();
             for (HookSpec h : hooks) {
+                if (h.sparse()) {
+                    names.addAll(exportSparse(store, h, out));
+                    continue;
+                }
                 String name = h.name() + ".npy";
                 try (FileChannel ch = create(out.resolve(name), "<f4", rows, h.width())) {
                     for (Chunk c : store.chunks()) {
@@ -94,6 +100,46 @@ public final class NpyExporter {
         return names;
     }
 
+    /**
+     * A sparse hook as the three arrays of a CSR matrix: {@code <hook>.indptr.npy} (int64, rows + 1),
+     * {@code <hook>.indices.npy} (int32) and {@code <hook>.values.npy} (float32), for
+     * {@code scipy.sparse.csr_matrix((values, indices, indptr), shape=(rows, width))}. Two passes: the first counts.
+     */
+    private static List<String> exportSparse(ActivationStore store, HookSpec h, Path out) throws IOException {
+        long nnz = 0;
+        for (Chunk c : store.chunks()) {
+            SparseRows s = store.readSparse(h.name(), c.firstRow(), c.rows());
+            nnz += s.offsets()[c.rows()];
+        }
+        String ptrName = h.name() + ".indptr.npy";
+        String idxName = h.name() + ".indices.npy";
+        String valName = h.name() + ".values.npy";
+        try (FileChannel ptr = create(out.resolve(ptrName), "<i8", store.rows() + 1, -1);
+             FileChannel idx = create(out.resolve(idxName), "<i4", nnz, -1);
+             FileChannel val = create(out.resolve(valName), "<f4", nnz, -1)) {
+            long base = 0;
+            ByteBuffer zero = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0);
+            writeFully(ptr, zero.flip());
+            for (Chunk c : store.chunks()) {
+                SparseRows s = store.readSparse(h.name(), c.firstRow(), c.rows());
+                ByteBuffer p = ByteBuffer.allocate(c.rows() * 8).order(ByteOrder.LITTLE_ENDIAN);
+                for (int r = 1; r <= c.rows(); r++) {
+                    p.putLong(base + s.offsets()[r]);
+                }
+                writeFully(ptr, p.flip());
+                int n = s.offsets()[c.rows()];
+                ByteBuffer bi = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+                bi.asIntBuffer().put(s.indices(), 0, n);
+                writeFully(idx, bi);
+                ByteBuffer bv = ByteBuffer.allocate(n * 4).order(ByteOrder.LITTLE_ENDIAN);
+                bv.asFloatBuffer().put(s.values(), 0, n);
+                writeFully(val, bv);
+                base += n;
+            }
+        }
+        return List.of(ptrName, idxName, valName);
+    }
+
     /** RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled. */
     static String csv(String s) {
         if (s.indexOf(',') < 0 && s.indexOf('"') < 0 && s.indexOf('\n') < 0 && s.indexOf('\r') < 0) {
@@ -102,9 +148,10 @@ public final class NpyExporter {
         return '"' + s.replace("\"", "\"\"") + '"';
     }
 
-    /** Creates an .npy file (format 1.0) with its header; the caller appends the data, C order. */
+    /** Creates an .npy file (format 1.0) with its header (1-D when {@code cols < 0}); the caller appends the data, C order. */
     private static FileChannel create(Path file, String descr, long rows, int cols) throws IOException {
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': (" + rows + ", " + cols + "), }";
+        String shape = cols < 0 ? "(" + rows + ",)" : "(" + rows + ", " + cols + ")";
+        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
         int unpadded = 10 + dict.length() + 1;
         int padded = (unpadded + 63) / 64 * 64;
         StringBuilder header = new StringBuilder(dict);

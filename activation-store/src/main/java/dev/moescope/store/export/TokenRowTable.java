@@ -6,6 +6,7 @@ import dev.moescope.store.Dtype;
 import dev.moescope.store.HookSpec;
 import dev.moescope.store.RoutingColumns;
 import dev.moescope.store.RoutingSpec;
+import dev.moescope.store.SparseRows;
 import dev.moescope.store.TokenColumns;
 import dev.moescope.store.arrow.Columns;
 import dev.moescope.store.arrow.StoreSchemas;
@@ -16,6 +17,7 @@ import org.apache.arrow.vector.IntVector;
 import org.apache.arrow.vector.VarCharVector;
 import org.apache.arrow.vector.VectorSchemaRoot;
 import org.apache.arrow.vector.complex.FixedSizeListVector;
+import org.apache.arrow.vector.complex.ListVector;
 import org.apache.arrow.vector.types.pojo.ArrowType;
 import org.apache.arrow.vector.types.pojo.Field;
 import org.apache.arrow.vector.types.pojo.FieldType;
@@ -30,7 +32,8 @@ import java.util.Map;
 /**
  * The flat "one row per token" table shared by the Hugging Face and Parquet exports: the tokens columns (domain
  * as a plain string: {@code datasets} decodes dictionaries anyway), {@code blocks.<L>.expert_ids} and
- * {@code blocks.<L>.gate_weights} per routed layer, and one fixed-size list column per hook. Every field is
+ * {@code blocks.<L>.gate_weights} per routed layer, one fixed-size list column per dense hook, and
+ * {@code <hook>.indices} / {@code <hook>.values} variable-length lists per sparse hook. Every field is
  * nullable, as {@code datasets} declares them (nullability is part of Arrow type equality).
  */
 final class TokenRowTable {
@@ -58,7 +61,12 @@ final class TokenRowTable {
                     "float32", r.topK());
         }
         for (HookSpec h : hooks) {
-            list(fields, h.name(), StoreSchemas.arrowType(h.dtype()), h.dtype().label(), h.width());
+            if (h.sparse()) {
+                varList(fields, h.name() + "." + StoreSchemas.INDICES, new ArrowType.Int(32, true), "int32");
+                varList(fields, h.name() + "." + StoreSchemas.VALUES, StoreSchemas.arrowType(Dtype.FLOAT32), "float32");
+            } else {
+                list(fields, h.name(), StoreSchemas.arrowType(h.dtype()), h.dtype().label(), h.width());
+            }
         }
         schema = new Schema(fields, schemaMetadata);
     }
@@ -72,6 +80,12 @@ final class TokenRowTable {
         Field item = new Field("item", FieldType.nullable(element), null);
         fields.add(new Field(name, FieldType.nullable(new ArrowType.FixedSizeList(length)), List.of(item)));
         features.put(name, HfFeatures.sequence(dtype, length));
+    }
+
+    private void varList(List<Field> fields, String name, ArrowType element, String dtype) {
+        Field item = new Field("item", FieldType.nullable(element), null);
+        fields.add(new Field(name, FieldType.nullable(new ArrowType.List()), List.of(item)));
+        features.put(name, HfFeatures.sequence(dtype, -1));
     }
 
     Schema schema() {
@@ -129,6 +143,12 @@ final class TokenRowTable {
             Columns.seal(w, n);
         }
         for (HookSpec h : hooks) {
+            if (h.sparse()) {
+                SparseRows sr = store.readSparse(h.name(), first, n);
+                Columns.putSparse((ListVector) root.getVector(col++), (ListVector) root.getVector(col++), sr.offsets(),
+                        sr.indices(), sr.values(), n);
+                continue;
+            }
             FixedSizeListVector v = (FixedSizeListVector) root.getVector(col++);
             Columns.allocate(v, n);
             float[] values = store.readHook(h.name(), first, n);

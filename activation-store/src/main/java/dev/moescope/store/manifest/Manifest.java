@@ -66,6 +66,22 @@ public record Manifest(String format, int formatVersion, Identity model, Identit
                 rows + shard.rows(), documents + shard.documents(), all, provenance);
     }
 
+    /** This manifest with one more hook, whose file in shard {@code i} is {@code files.get(i)}. */
+    public Manifest withHook(HookSpec hook, List<FileEntry> files) {
+        List<HookSpec> allHooks = new ArrayList<>(hooks);
+        allHooks.add(hook);
+        List<ShardEntry> all = new ArrayList<>();
+        for (int i = 0; i < shards.size(); i++) {
+            ShardEntry s = shards.get(i);
+            List<FileEntry> f = new ArrayList<>(s.files());
+            f.add(files.get(i));
+            all.add(new ShardEntry(s.index(), s.directory(), s.firstRow(), s.rows(), s.firstDocument(), s.documents(),
+                    s.lastDocumentId(), s.batchRows(), s.domainRows(), f));
+        }
+        return new Manifest(format, formatVersion, model, tokenizer, allHooks, routing, tokenText, compression, rows,
+                documents, all, provenance);
+    }
+
     /** The hook called {@code name}, or null. */
     public HookSpec hook(String name) {
         for (HookSpec h : hooks) {
