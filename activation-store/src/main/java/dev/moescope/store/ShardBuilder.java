@@ -145,6 +145,12 @@ final class ShardBuilder implements AutoCloseable {
         docDomains.add(domain);
     }
 
+    /** Forgets the document just begun, which received no tokens. */
+    void cancelEmptyDocument() {
+        docIds.remove(docIds.size() - 1);
+        docDomains.remove(docDomains.size() - 1);
+    }
+
     /** Appends {@code rows} (already validated) of the current document starting at {@code firstPosition}. */
     void append(TokenRows in, long docIdx, int firstPosition) throws IOException {
         int n = in.size();

@@ -226,7 +226,10 @@ public final class StoreWriter implements AutoCloseable {
             throw new IllegalStateException("no open document");
         }
         if (documentPosition == 0) {
-            throw MoescopeException.badInput(dir, "document " + documentIndex + " has no tokens");
+            // a document without tokens has no rows to carry it: drop it so the writer stays usable
+            shard.cancelEmptyDocument();
+            documentOpen = false;
+            throw MoescopeException.badInput(dir, "document " + documentIndex + " has no tokens (skip it before writing)");
         }
         documentOpen = false;
         documentIndex++;
@@ -312,6 +315,14 @@ public final class StoreWriter implements AutoCloseable {
         }
     }
 
+    private static void deleteQuietly(Path p) {
+        try {
+            deleteTree(p);
+        } catch (IOException ignored) {
+            // a leftover temporary directory is ignored by readers and removed by a resume
+        }
+    }
+
     private static String tempName(int index) {
         return "." + ShardEntry.directoryName(index) + ".tmp";
     }
@@ -343,9 +354,15 @@ public final class StoreWriter implements AutoCloseable {
             closed = true;
             if (shard != null) {
                 shard.close();
+                if (shard.documents() == 0) {
+                    deleteQuietly(shard.dir()); // nothing in it worth a resume's attention
+                }
             }
-            allocator.close();
-            lock.close();
+            try {
+                allocator.close();
+            } finally {
+                lock.close();
+            }
         }
     }
 }

@@ -102,6 +102,25 @@ class StoreWriterTest {
     }
 
     @Test
+    void anEmptyDocumentIsRefusedAndTheWriterCarriesOn() {
+        Path dir = tmp.resolve("s");
+        StoreSpec spec = TestStores.spec().build();
+        SyntheticCorpus corpus = SyntheticCorpus.small(3);
+        try (StoreWriter w = StoreWriter.create(dir, spec, TestStores.provenance())) {
+            corpus.write(w, 0, 3);
+            w.beginDocument("empty", "code");
+            assertRefused(w::endDocument, "has no tokens");
+            corpus.write(w, 3, 6);
+        }
+        assertEquals(corpus.rowsOf(6), StoreVerifier.verify(dir).rows());
+        try (ActivationStore s = ActivationStore.open(dir)) {
+            assertEquals(6, s.documents());
+            assertEquals("doc-3", s.readTokens(corpus.rowsOf(3), 1).docId()[0]);
+            assertEquals(3, s.readTokens(corpus.rowsOf(3), 1).docIndex()[0]);
+        }
+    }
+
+    @Test
     void aSecondWriterIsRefusedWhileOneIsOpen() {
         Path dir = tmp.resolve("s");
         StoreSpec spec = TestStores.spec().build();
