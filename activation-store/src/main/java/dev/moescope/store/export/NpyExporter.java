@@ -41,6 +41,9 @@ public final class NpyExporter {
             hooks.add(store.hook(n));
         }
         List<String> names = new ArrayList<>();
+        if (Files.exists(out.resolve("tokens.csv"))) {
+            throw MoescopeException.usage(out + ": already holds an npy export; choose an empty directory");
+        }
         try {
             Files.createDirectories(out);
             long rows = store.rows();
