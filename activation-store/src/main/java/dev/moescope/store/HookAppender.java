@@ -138,7 +138,7 @@ public final class HookAppender {
                 }
                 AtomicFiles.moveAtomically(tmp, shardDir.resolve(hook.fileName()));
                 AtomicFiles.syncDirectory(shardDir);
-                files.add(new FileEntry(hook.fileName(), channel.bytes(), channel.sha256()));
+                files.add(new FileEntry(hook.fileName(), channel.bytes(), channel.crc32c()));
             }
             m.withHook(hook, files).write(storeDir);
         } catch (IOException e) {

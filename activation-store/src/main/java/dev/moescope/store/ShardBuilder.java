@@ -246,7 +246,7 @@ final class ShardBuilder implements AutoCloseable {
         t.writer.end();
         t.writer.close();
         t.channel.close();
-        return new FileEntry(t.fileName, t.channel.bytes(), t.channel.sha256());
+        return new FileEntry(t.fileName, t.channel.bytes(), t.channel.crc32c());
     }
 
     private FileEntry writeTokens() throws IOException {

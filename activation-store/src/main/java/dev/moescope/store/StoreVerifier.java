@@ -1,7 +1,7 @@
 package dev.moescope.store;
 
 import dev.moescope.core.error.MoescopeException;
-import dev.moescope.core.provenance.Hashing;
+import dev.moescope.store.arrow.ChecksummedChannel;
 import dev.moescope.store.arrow.MappedArrowFile;
 import dev.moescope.store.manifest.FileEntry;
 import dev.moescope.store.manifest.Manifest;
@@ -14,7 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Full check of a store: the manifest's consistency, every file's size and SHA-256, every file's structure and
+ * Full check of a store: the manifest's consistency, every file's size and CRC32C, every file's structure and
  * self-description against the manifest, and the tokens table's invariants (document indices within the shard's
  * range and consecutive, positions 0, 1, 2, ... within each document, one id and one domain per document, rows per
  * domain as listed). Stops at the first problem with a bad-input error naming the file and shard.
@@ -30,7 +30,7 @@ public final class StoreVerifier {
      * @param shards      shards checked
      * @param files       files checked
      * @param rows        rows checked
-     * @param bytes       bytes hashed
+     * @param bytes       bytes checksummed
      * @param uncommitted leftover directories of an interrupted writer (ignored, not an error)
      */
     public record Report(int shards, int files, long rows, long bytes, List<String> uncommitted) {
@@ -46,8 +46,13 @@ public final class StoreVerifier {
                 Path shardDir = dir.resolve(s.directory());
                 for (FileEntry f : s.files()) {
                     Path p = shardDir.resolve(f.name());
-                    String sha = Hashing.describe(p).sha256();
-                    if (!sha.equals(f.sha256())) {
+                    String crc;
+                    try {
+                        crc = ChecksummedChannel.crc32cOf(p);
+                    } catch (java.io.IOException e) {
+                        throw MoescopeException.badInput(p, "cannot read: " + e.getMessage(), e);
+                    }
+                    if (!crc.equals(f.crc32c())) {
                         throw MoescopeException.badInput(p, "checksum mismatch in shard " + s.index()
                                 + " (file corrupted or replaced)");
                     }

@@ -5,7 +5,7 @@ package dev.moescope.store.manifest;
  *
  * @param name   file name inside the shard directory
  * @param bytes  size in bytes
- * @param sha256 SHA-256 of the content, lower-case hex
+ * @param crc32c CRC32C of the content, 8 lower-case hex digits
  */
-public record FileEntry(String name, long bytes, String sha256) {
+public record FileEntry(String name, long bytes, String crc32c) {
 }

@@ -14,7 +14,7 @@ import java.util.concurrent.Callable;
 @Command(name = "verify",
         mixinStandardHelpOptions = true,
         description = {"Check every shard of a store (checksums, row counts, schemas, token invariants).",
-                "Hashes every file against the manifest, checks each file's schema and rows, and the tokens table's",
+                "Checksums (CRC32C) every file against the manifest, checks each file's schema and rows, and the tokens table's",
                 "invariants. Exits 3 naming the first bad file and shard."},
         footer = {"", "Example:", "  moescope store verify runs/probe/store"})
 public final class VerifyCommand implements Callable<Integer> {
@@ -32,7 +32,7 @@ public final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         StoreVerifier.Report r = StoreVerifier.verify(store);
-        out.printf("ok: %d shards, %d files, %,d rows, %s hashed%n", r.shards(), r.files(), r.rows(), InspectCommand.human(r.bytes()));
+        out.printf("ok: %d shards, %d files, %,d rows, %s checksummed%n", r.shards(), r.files(), r.rows(), InspectCommand.human(r.bytes()));
         if (!r.uncommitted().isEmpty()) {
             out.println("note: ignored uncommitted leftovers of an interrupted writer: " + String.join(", ", r.uncommitted()));
         }
