@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @Tag("slow")
 class CrashSafetyTest {
 
-    static final int TARGET_DOCS = 2500;
+    static final int TARGET_DOCS = 8000;
     static final long CORPUS_SEED = 11;
 
     @TempDir
