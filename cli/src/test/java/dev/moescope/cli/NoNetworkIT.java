@@ -35,7 +35,7 @@ class NoNetworkIT {
     @Test
     void aFullRunMakesNoOutboundConnection(@TempDir Path dir) throws Exception {
         Path log = dir.resolve("network.log");
-        Process p = child(dir, log, "demo");
+        Process p = child(dir, log, "demo", "--out", dir.resolve("demo").toString());
         assertTrue(p.waitFor(10, TimeUnit.MINUTES));
         String output = read(dir.resolve("output.txt"));
         assertEquals(0, p.exitValue(), output);

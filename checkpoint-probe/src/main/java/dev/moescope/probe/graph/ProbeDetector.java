@@ -318,20 +318,40 @@ public final class ProbeDetector {
         return out;
     }
 
-    /** The K of a TopK: its constant K input (opset ≥ 10) or its {@code k} attribute; 0 if computed at run time. */
+    /** Ops that change only the shape of a tensor, so a single-element constant keeps its value through them. */
+    private static final Set<String> SHAPE_ONLY = Set.of("Reshape", "Unsqueeze", "Squeeze", "Identity", "Flatten");
+
+    /**
+     * The K of a TopK: its constant K input (opset ≥ 10) or its {@code k} attribute; 0 if computed at run time. The
+     * TorchScript exporter often feeds K through a Reshape of a Constant, so shape-only ops are looked through.
+     */
     static long topKValue(GraphIndex idx, NodeProto n) {
         if (n.getInputCount() > 1) {
-            TensorProto k = idx.constant(n.getInput(1));
+            String tensor = n.getInput(1);
+            TensorProto k = idx.constant(tensor);
+            for (int depth = 0; k == null && depth < 4; depth++) {
+                NodeProto p = idx.producer(tensor);
+                if (p == null || !SHAPE_ONLY.contains(p.getOpType()) || p.getInputCount() == 0) {
+                    return 0;
+                }
+                tensor = p.getInput(0);
+                k = idx.constant(tensor);
+            }
             if (k == null) {
                 return 0;
             }
+            boolean int32 = k.getDataType() == TensorProto.DataType.INT32.getNumber();
             if (k.getInt64DataCount() > 0) {
                 return k.getInt64Data(0);
             }
-            if (k.getRawData().size() >= 8) {
-                return ByteBuffer.wrap(k.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            if (k.getInt32DataCount() > 0) {
+                return k.getInt32Data(0);
             }
-            return 0;
+            ByteBuffer raw = ByteBuffer.wrap(k.getRawData().toByteArray()).order(ByteOrder.LITTLE_ENDIAN);
+            if (int32 && raw.remaining() >= 4) {
+                return raw.getInt();
+            }
+            return raw.remaining() >= 8 ? raw.getLong() : 0;
         }
         return GraphIndex.intAttr(n, "k", 0);
     }

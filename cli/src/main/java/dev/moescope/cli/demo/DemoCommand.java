@@ -1,22 +1,40 @@
 package dev.moescope.cli.demo;
 
 import dev.moescope.cli.CommonOptions;
+import dev.moescope.cli.Moescope;
 import dev.moescope.cli.doctor.NativeChecks;
+import dev.moescope.core.json.Json;
+import dev.moescope.core.provenance.Provenance;
+import dev.moescope.fixtures.Fixtures;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code moescope demo}: runs the main job on the bundled fixtures. Until every stage exists it runs the stages
- * that do, and says exactly which ran and which did not.
+ * {@code moescope demo}: runs the main job on the bundled fixtures, offline. Each stage is an ordinary
+ * {@code moescope} command line, run in this process, so the demo shows exactly what a user would type. Stages
+ * that are not built yet are named as such, never faked.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {"Run moescope end to end on the bundled fixtures, offline, and say what ran."},
-        footer = {"", "Example:", "  moescope demo"})
+        description = {"Run moescope end to end on the bundled fixtures, offline, and say what ran:",
+            "toy models (dense vs MoE features per dimension, a phase diagram), then the MoE Lens top-k sweep and",
+            "logit lens on the fixture MoE over the fixture corpus. Every stage writes summary.json under --out."},
+        footer = {"", "Example:", "  moescope demo --out demo-run"})
 public final class DemoCommand implements Callable<Integer> {
+
+    /** Stages of the full pipeline that do not exist yet; printed so the demo never pretends. */
+    static final List<String> NOT_YET_BUILT = List.of(
+            "probe run into MoE and dense stores", "routing analysis of the store", "SAE on a store hook",
+            "crosscoder and diff", "HTML report");
 
     @CommandLine.Mixin
     CommonOptions common;
@@ -24,16 +42,85 @@ public final class DemoCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    @Option(names = "--out", defaultValue = "moescope-demo", paramLabel = "DIR",
+            description = "Output directory (default: ${DEFAULT-VALUE}).")
+    Path out;
+
+    /** One step of the demo: a title and the moescope arguments it runs. */
+    record Stage(String title, List<String> args) {
+    }
+
+    List<Stage> stages() {
+        String seed = Long.toString(common.seed);
+        Path moe = Fixtures.path(Fixtures.MOE_MODEL).resolve(Fixtures.MODEL_FILE);
+        String tokenizer = Fixtures.path(Fixtures.TOKENIZER).toString();
+        String corpus = Fixtures.path(Fixtures.CORPUS).toString();
+        return List.of(
+                new Stage("toy models: features per dimension, dense vs MoE",
+                        List.of("toy", "reproduce", "fig3", "--quick", "--seed", seed, "--out", dir("toy/fig3"))),
+                new Stage("toy models: a phase diagram (MoE, E=2, k=1) against the analytic one",
+                        List.of("toy", "reproduce", "fig4", "--quick", "--only", "A.E2", "--seed", seed,
+                                "--out", dir("toy/fig4"))),
+                new Stage("probe: what the graph surgery finds in the fixture MoE",
+                        List.of("probe", "inspect", moe.toString())),
+                new Stage("probe: MoE Lens top-k sweep and logit lens over all four domains",
+                        List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
+                                "--max-tokens", "6000", "--seq-len", "128", "--both-variants",
+                                "--out", dir("probe/lens"))));
+    }
+
+    private String dir(String stage) {
+        return out.resolve(stage).toString();
+    }
+
     @Override
     public Integer call() throws Exception {
-        PrintWriter out = spec.commandLine().getOut();
-        out.println("moescope demo: stage 0/4, native stack check");
-        out.println("  " + NativeChecks.pytorch(common.threads));
-        out.println("  " + NativeChecks.onnxRuntime());
-        out.println("  " + NativeChecks.tokenizers());
-        out.println("ran: native stack check.");
-        out.println("not yet built, so not run: toy-model sweep, checkpoint probe, SAE, crosscoder, report.");
-        out.flush();
+        PrintWriter stdout = spec.commandLine().getOut();
+        Provenance.Builder provenance = Provenance.start("demo").parameter("seed", common.seed);
+        List<Map<String, Object>> ran = new ArrayList<>();
+
+        stdout.println("moescope demo: native stack check");
+        stdout.println("  " + NativeChecks.pytorch(common.threads));
+        stdout.println("  " + NativeChecks.onnxRuntime());
+        stdout.println("  " + NativeChecks.tokenizers());
+
+        List<Stage> stages = stages();
+        for (int i = 0; i < stages.size(); i++) {
+            Stage s = stages.get(i);
+            stdout.printf("%nmoescope demo: stage %d/%d, %s%n  $ moescope %s%n", i + 1, stages.size(), s.title(),
+                    String.join(" ", s.args()));
+            stdout.flush();
+            long t0 = System.nanoTime();
+            CommandLine cl = Moescope.commandLine().setOut(spec.commandLine().getOut())
+                    .setErr(spec.commandLine().getErr());
+            int code = cl.execute(s.args().toArray(String[]::new));
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("stage", s.title());
+            record.put("command", "moescope " + String.join(" ", s.args()));
+            record.put("exit_code", code);
+            record.put("seconds", Math.round(seconds * 10) / 10.0);
+            ran.add(record);
+            if (code != 0) {
+                stdout.printf("moescope demo: stage %d failed (exit %d); stopping%n", i + 1, code);
+                write(provenance, ran);
+                return code;
+            }
+            stdout.printf("  done in %.1f s%n", seconds);
+        }
+        write(provenance, ran);
+        stdout.printf("%nran: native stack check and %d stages; outputs under %s%n", stages.size(),
+                out.toAbsolutePath().normalize());
+        stdout.println("not yet built, so not run: " + String.join(", ", NOT_YET_BUILT) + ".");
+        stdout.flush();
         return 0;
+    }
+
+    private void write(Provenance.Builder provenance, List<Map<String, Object>> ran) {
+        Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("stages", ran);
+        summary.put("not_yet_built", NOT_YET_BUILT);
+        summary.put("provenance", provenance.build());
+        Json.write(out.resolve("summary.json"), summary);
     }
 }
