@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "store",
         mixinStandardHelpOptions = true,
         description = {"Inspect, verify and export Arrow activation stores.", "A store holds one row per token: tokens, routing and activations per hook."},
-        subcommands = {})
+        subcommands = {InspectCommand.class, VerifyCommand.class, ExportCommand.class, SynthCommand.class})
 public final class StoreCommand implements Runnable {
 
     @CommandLine.Spec
