@@ -1,7 +1,6 @@
 package dev.moescope.cli.sae;
 
 import ai.djl.engine.Engine;
-import com.google.gson.JsonObject;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.djl.DjlRuntime;
 import dev.moescope.core.error.MoescopeException;
@@ -69,11 +68,8 @@ public final class SaeEvalCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         SaeLensExport.RawSae sae = SaeLensExport.read(run);
-        JsonObject recorded = sae.cfg().getAsJsonObject("moescope");
-        Map<String, String> src = new LinkedHashMap<>();
-        if (recorded != null && recorded.has("source")) {
-            recorded.getAsJsonObject("source").entrySet().forEach(e -> src.put(e.getKey(), e.getValue().getAsString()));
-        } else if (store == null) {
+        Map<String, String> src = sae.recordedSource();
+        if (src.isEmpty() && store == null) {
             throw MoescopeException.badInput(run.resolve(SaeLensExport.CONFIG), "no moescope.source recorded; "
                     + "pass --store to say what to evaluate on");
         }
