@@ -57,6 +57,7 @@ class StoreWorkflowTest {
         }
         SaeLensExport.RawSae sae = SaeLensExport.read(run);
         Recovery.Result rec = Recovery.of(truth.groundTruth(), sae.wDec(), 96, sae.latents(), sae.width(), 0.9);
+        System.out.println("recovered through the store: " + rec.fractionRecovered() + ", mean best cos " + rec.meanMaxCosine());
         assertTrue(rec.fractionRecovered() >= 0.9, "recovered " + rec.fractionRecovered());
 
         // eval re-opens the source from what the run recorded: validation documents only, contexts from the store
