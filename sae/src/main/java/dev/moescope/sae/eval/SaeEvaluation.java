@@ -1,6 +1,7 @@
 package dev.moescope.sae.eval;
 
 import ai.djl.engine.Engine;
+import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.sae.data.ActivationSource;
@@ -38,6 +39,10 @@ public final class SaeEvaluation {
                               double denseCutoff, int contextsPerLatent, int threads, Provenance.Builder provenance,
                               PrintWriter out) {
         SaeLensExport.RawSae sae = SaeLensExport.read(runDir);
+        if (source.validationRows() == 0) {
+            throw MoescopeException.badInput(source.name() + ": no held-out rows to evaluate on (too few documents "
+                    + "for the validation split)");
+        }
         int k = sae.cfg().getAsJsonObject("moescope").get("k").getAsInt();
         StoreSource store = source instanceof StoreSource s && contextsPerLatent > 0 ? s : null;
         TopActivations top = store == null ? null : new TopActivations(sae.latents(), contextsPerLatent);
