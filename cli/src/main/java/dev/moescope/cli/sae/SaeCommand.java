@@ -6,8 +6,9 @@ import picocli.CommandLine.Command;
 /** {@code moescope sae}: BatchTopK sparse autoencoders over recorded activations. */
 @Command(name = "sae",
         mixinStandardHelpOptions = true,
-        description = {"BatchTopK sparse autoencoders over recorded activations.", "Train on synthetic data or an .npy activation matrix (the activation-store source comes with the store), then evaluate."},
-        subcommands = {SaeTrainCommand.class, SaeEvalCommand.class})
+        description = {"BatchTopK sparse autoencoders over recorded activations.", "Train on one hook of an activation store (or synthetic data, or an .npy matrix), evaluate on held-out "
+                + "documents with top-activating contexts, encode a store's rows back into it as a sparse hook."},
+        subcommands = {SaeTrainCommand.class, SaeEvalCommand.class, SaeEncodeCommand.class})
 public final class SaeCommand implements Runnable {
 
     @CommandLine.Spec

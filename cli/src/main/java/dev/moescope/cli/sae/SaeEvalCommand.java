@@ -1,7 +1,6 @@
 package dev.moescope.cli.sae;
 
 import ai.djl.engine.Engine;
-import com.google.gson.JsonObject;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.djl.DjlRuntime;
 import dev.moescope.core.error.MoescopeException;
@@ -27,8 +26,12 @@ import java.util.concurrent.Callable;
         description = {"Evaluate a trained SAE on the held-out rows of the source it was trained on: FVE (pooled, "
                 + "centred, per token), MSE, L0 (threshold and batch top-k), dead/dense fractions, log10 density "
                 + "histogram, cos(x, x^), |x^|/|x|; on synthetic data also recovery of the true dictionary.",
-                "Writes OUT/summary.json, OUT/density.png (and OUT/recovery.png on synthetic data)."},
-        footer = {"", "Example:", "  moescope sae eval runs/sae-synth"})
+                "On a store, also the top-activating contexts of every latent from the store's tokens (token "
+                        + "strings if stored, else ids; with document id, domain, position).",
+                "Writes OUT/summary.json, OUT/density.png (OUT/recovery.png on synthetic data, OUT/contexts.csv and "
+                        + "OUT/contexts.json on a store)."},
+        footer = {"", "Example:", "  moescope sae eval runs/sae-synth",
+                "  moescope sae eval runs/sae-l3 --store runs/store   # + OUT/contexts.csv, OUT/contexts.json"})
 public final class SaeEvalCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
@@ -40,8 +43,17 @@ public final class SaeEvalCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "RUN", description = "A directory written by `sae train`.")
     Path run;
 
-    @Option(names = "--store", paramLabel = "STORE", description = "Evaluate on an activation store instead.")
+    @Option(names = "--store", paramLabel = "STORE", description = "Evaluate on this activation store's validation "
+            + "documents (split by the seed the run recorded, else --seed), and write top-activating contexts.")
     Path store;
+
+    @Option(names = "--hook", paramLabel = "HOOK", description = "With --store: the hook (default: the one the run "
+            + "was trained on).")
+    String hook;
+
+    @Option(names = "--contexts", paramLabel = "N", defaultValue = "10", description = "With a store: top-activating "
+            + "contexts kept per latent, 0 for none (default: ${DEFAULT-VALUE}).")
+    int contexts;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: RUN/eval).")
     Path out;
@@ -55,17 +67,15 @@ public final class SaeEvalCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (store != null) {
-            throw SourceOptions.storeNotAvailable();
-        }
         SaeLensExport.RawSae sae = SaeLensExport.read(run);
-        JsonObject recorded = sae.cfg().getAsJsonObject("moescope");
-        if (recorded == null || !recorded.has("source")) {
+        Map<String, String> src = sae.recordedSource();
+        if (src.isEmpty() && store == null) {
             throw MoescopeException.badInput(run.resolve(SaeLensExport.CONFIG), "no moescope.source recorded; "
                     + "pass --store to say what to evaluate on");
         }
-        Map<String, String> src = new LinkedHashMap<>();
-        recorded.getAsJsonObject("source").entrySet().forEach(e -> src.put(e.getKey(), e.getValue().getAsString()));
+        if (store != null) {
+            src.putAll(storeSource(sae, src));
+        }
         Path dir = out != null ? out : run.resolve("eval");
         try {
             Files.createDirectories(dir);
@@ -75,10 +85,38 @@ public final class SaeEvalCommand implements Callable<Integer> {
         Engine engine = DjlRuntime.pytorch(common.threads);
         try (ActivationSource s = SourceOptions.reopen(src)) {
             Provenance.Builder prov = Provenance.start("sae eval").parameter("run", run).parameter("batch", batch)
-                    .parameter("dense_cutoff", denseCutoff).parameters(src).input(run.resolve(SaeLensExport.WEIGHTS));
-            SaeEvaluation.run(engine, run, s, dir, batch, denseCutoff, common.threads, prov,
+                    .parameter("dense_cutoff", denseCutoff).parameter("contexts", contexts).parameters(src)
+                    .input(run.resolve(SaeLensExport.WEIGHTS));
+            if (store != null) {
+                prov.input(store.resolve(dev.moescope.store.manifest.Manifest.FILE_NAME));
+            }
+            if (s.width() != sae.width()) {
+                throw MoescopeException.badInput(store, "width mismatch: hook " + src.get("store.hook") + " has width "
+                        + s.width() + ", the SAE in " + run + " was trained on width " + sae.width());
+            }
+            SaeEvaluation.run(engine, run, s, dir, batch, denseCutoff, contexts, common.threads, prov,
                     spec.commandLine().getOut());
         }
         return 0;
+    }
+
+    /** The store source to evaluate on: --store with the run's hook, seed and split unless overridden. */
+    private Map<String, String> storeSource(SaeLensExport.RawSae sae, Map<String, String> recorded) {
+        boolean fromStore = "store".equals(recorded.get("source"));
+        String h = hook != null ? hook : fromStore ? recorded.get("store.hook")
+                : sae.cfg().has("hook_name") ? sae.cfg().get("hook_name").getAsString() : null;
+        if (h == null) {
+            throw MoescopeException.usage("--store needs --hook HOOK: the run records no hook name");
+        }
+        long seed = fromStore ? Long.parseLong(recorded.get("store.seed")) : common.seed;
+        double fraction = fromStore ? Double.parseDouble(recorded.get("store.validation_fraction")) : 0.1;
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("source", "store");
+        m.put("store.path", store.toAbsolutePath().toString());
+        m.put("store.hook", h);
+        m.put("store.seed", Long.toString(seed));
+        m.put("store.validation_fraction", Double.toString(fraction));
+        m.put("store.buffer_batches", "1");
+        return m;
     }
 }

@@ -25,7 +25,9 @@ import java.util.concurrent.Callable;
         footer = {"", "Example:",
                 "  moescope sae train --synthetic --latents 192 --k 3 --batch 1024 --steps 1500 --lr 3e-4 \\",
                 "      --warmup 50 --threshold-start 400 --out runs/sae-synth",
-                "  moescope sae train --npy acts.npy --latents 8192 --k 32 --steps 20000 --out runs/sae-l3"})
+                "  moescope sae train --npy acts.npy --latents 8192 --k 32 --steps 20000 --out runs/sae-l3",
+                "  moescope sae train --store runs/store --hook blocks.3.resid_post --latents 8192 --k 32 \\",
+                "      --steps 20000 --out runs/sae-l3"})
 public final class SaeTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
@@ -93,7 +95,8 @@ public final class SaeTrainCommand implements Callable<Integer> {
     @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "1000", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
     long checkpointEvery;
 
-    @Option(names = "--skip-bad-rows", description = "Drop rows with NaN/Inf instead of stopping with an error.")
+    @Option(names = {"--skip-bad-rows", "--skip-nonfinite"},
+            description = "Drop rows with NaN/Inf instead of stopping with an error naming the row.")
     boolean skipBadRows;
 
     @Option(names = "--resume", description = "Continue the run in --out from its checkpoint.")

@@ -3,6 +3,7 @@ package dev.moescope.cli.sae;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.sae.data.ActivationSource;
 import dev.moescope.sae.data.NpySource;
+import dev.moescope.sae.data.StoreSource;
 import dev.moescope.sae.data.SyntheticSource;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
@@ -33,6 +34,16 @@ public final class SourceOptions {
             + "as hook_name in cfg.json (default: the source's name).")
     String hook;
 
+    @Option(names = "--validation-fraction", paramLabel = "P", defaultValue = "0.1",
+            description = "With --store: share of documents held out for validation, chosen by --seed "
+                    + "(default: ${DEFAULT-VALUE}).")
+    double validationFraction;
+
+    @Option(names = "--shuffle-buffer", paramLabel = "N", defaultValue = "16",
+            description = "With --store: shuffle buffer in batches; memory is N x batch x width x 4 bytes "
+                    + "(default: ${DEFAULT-VALUE}).")
+    int shuffleBatches;
+
     @Option(names = "--synthetic-width", paramLabel = "D", defaultValue = "64",
             description = "Synthetic activation width (default: ${DEFAULT-VALUE}).")
     int width;
@@ -61,7 +72,10 @@ public final class SourceOptions {
         if (choice.npy != null) {
             return new NpySource(choice.npy, seed);
         }
-        throw storeNotAvailable();
+        if (hook == null) {
+            throw MoescopeException.usage("--store needs --hook HOOK (list a store's hooks with `moescope store inspect STORE`)");
+        }
+        return new StoreSource(new StoreSource.Spec(choice.store, hook, seed, validationFraction, shuffleBatches));
     }
 
     /** The hook label recorded in cfg.json. */
@@ -69,13 +83,12 @@ public final class SourceOptions {
         return hook != null ? hook : s.name();
     }
 
+    /** The file whose hash provenance records: the .npy, or the store's manifest (which lists shard checksums). */
     public Path inputFile() {
+        if (choice.store != null) {
+            return choice.store.resolve(dev.moescope.store.manifest.Manifest.FILE_NAME);
+        }
         return choice.npy;
-    }
-
-    static MoescopeException storeNotAvailable() {
-        return MoescopeException.usage("--store: the activation-store source is not available until the activation "
-                + "store (issue 3) lands on this branch; use --synthetic or --npy FILE");
     }
 
     /** Re-opens the source a run was trained on, from what {@link ActivationSource#describe()} recorded. */
@@ -84,7 +97,7 @@ public final class SourceOptions {
         return switch (kind) {
             case "synthetic" -> new SyntheticSource(SyntheticSource.Spec.from(recorded));
             case "npy" -> new NpySource(Path.of(recorded.get("npy.path")), Long.parseLong(recorded.get("npy.seed")));
-            case "store" -> throw storeNotAvailable();
+            case "store" -> new StoreSource(StoreSource.Spec.from(recorded));
             default -> throw MoescopeException.badInput("cfg.json: unknown source '" + kind + "'");
         };
     }

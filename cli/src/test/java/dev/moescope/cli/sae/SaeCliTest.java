@@ -91,8 +91,8 @@ class SaeCliTest {
     void badOptionsExitTwo(@TempDir Path dir) {
         assertOneLineError(run("sae", "train", "--synthetic", "--latents", "8", "--k", "8", "--out",
                 dir.resolve("r").toString()), 2, "k must be below --latents 8");
-        assertOneLineError(run("sae", "train", "--store", dir.toString(), "--hook", "h", "--latents", "8", "--k", "2",
-                "--out", dir.resolve("r").toString()), 2, "not available until the activation store");
+        assertOneLineError(run("sae", "train", "--store", dir.toString(), "--latents", "8", "--k", "2",
+                "--out", dir.resolve("r").toString()), 2, "--store needs --hook");
         assertOneLineError(run("sae", "train", "--synthetic", "--latents", "64", "--k", "4", "--device", "cuda",
                 "--out", dir.resolve("r").toString()), 2, "--device cuda");
     }

@@ -1,9 +1,11 @@
 package dev.moescope.sae.eval;
 
 import ai.djl.engine.Engine;
+import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.sae.data.ActivationSource;
+import dev.moescope.sae.data.StoreSource;
 import dev.moescope.sae.data.SyntheticSource;
 import dev.moescope.sae.io.SaeLensExport;
 
@@ -21,16 +23,32 @@ public final class SaeEvaluation {
     /** What {@code eval/summary.json} holds. */
     public record Summary(Provenance provenance, Map<String, String> source, long tokens, int k, double threshold,
                           Metrics withThreshold, Metrics withBatchTopK, Density density, Double recoveredFraction,
-                          Double recoveryCosineCutoff, Double meanBestCosine) {
+                          Double recoveryCosineCutoff, Double meanBestCosine, Integer latentsWithContexts) {
     }
 
+    /** Tokens shown around an active token in {@code contexts.csv}: this many before and after, same document. */
+    public static final int CONTEXT_BEFORE = 10;
+    public static final int CONTEXT_AFTER = 4;
+
+    /**
+     * Evaluates the SAE in {@code runDir} on {@code source}'s validation rows. On a {@link StoreSource}, with
+     * {@code contextsPerLatent > 0}, also writes the top-activating contexts of every latent (threshold encoding)
+     * as {@code contexts.csv} and {@code contexts.json}.
+     */
     public static Summary run(Engine engine, Path runDir, ActivationSource source, Path outDir, int batchRows,
-                              double denseCutoff, int threads, Provenance.Builder provenance, PrintWriter out) {
+                              double denseCutoff, int contextsPerLatent, int threads, Provenance.Builder provenance,
+                              PrintWriter out) {
         SaeLensExport.RawSae sae = SaeLensExport.read(runDir);
+        if (source.validationRows() == 0) {
+            throw MoescopeException.badInput(source.name() + ": no held-out rows to evaluate on (too few documents "
+                    + "for the validation split)");
+        }
         int k = sae.cfg().getAsJsonObject("moescope").get("k").getAsInt();
+        StoreSource store = source instanceof StoreSource s && contextsPerLatent > 0 ? s : null;
+        TopActivations top = store == null ? null : new TopActivations(sae.latents(), contextsPerLatent);
         SaeEvaluator.Result r;
         try (SaeEvaluator ev = new SaeEvaluator(engine, sae, k, threads)) {
-            r = ev.evaluate(source, batchRows);
+            r = ev.evaluate(source, batchRows, top == null ? null : (b, codes) -> top.add(codes, b.rowIds()));
         }
         Density density = Density.of(r.firingCounts(), r.tokens(), denseCutoff);
         Plots.densityHistogram(density, outDir.resolve("density.png"));
@@ -40,10 +58,18 @@ public final class SaeEvaluation {
             rec = Recovery.of(s.groundTruth(), sae.wDec(), s.spec().features(), sae.latents(), sae.width(), cutoff);
             Plots.recoveryCurve(rec, cutoff, outDir.resolve("recovery.png"));
         }
-        Summary summary = new Summary(provenance.build().finishedNow(), new LinkedHashMap<>(source.describe()),
+        Provenance prov = provenance.build().finishedNow();
+        Integer withContexts = null;
+        if (top != null) {
+            var contexts = StoreContexts.render(top, store.store(), CONTEXT_BEFORE, CONTEXT_AFTER);
+            StoreContexts.write(outDir, contexts, store.spec().store(), contextsPerLatent, CONTEXT_BEFORE,
+                    CONTEXT_AFTER, prov);
+            withContexts = contexts.size();
+        }
+        Summary summary = new Summary(prov, new LinkedHashMap<>(source.describe()),
                 r.tokens(), k, sae.theta(), r.threshold(), r.batchTopK(), density,
                 rec == null ? null : rec.fractionRecovered(), rec == null ? null : cutoff,
-                rec == null ? null : rec.meanMaxCosine());
+                rec == null ? null : rec.meanMaxCosine(), withContexts);
         Json.write(outDir.resolve("summary.json"), summary);
         out.printf("evaluated %s on %,d held-out tokens of %s%n", runDir, r.tokens(), source.name());
         print(out, "threshold θ=" + String.format("%.4g", sae.theta()), r.threshold());
@@ -54,7 +80,12 @@ public final class SaeEvaluation {
             out.printf("ground truth: %.1f%% of %d true directions recovered at cos >= %.2f (mean best cos %.3f)%n",
                     100 * rec.fractionRecovered(), rec.maxCosines().length, cutoff, rec.meanMaxCosine());
         }
-        out.printf("wrote %s, density.png%s%n", outDir.resolve("summary.json"), rec == null ? "" : ", recovery.png");
+        if (withContexts != null) {
+            out.printf("top-activating contexts: %d latents x up to %d, from the store's tokens%n", withContexts,
+                    contextsPerLatent);
+        }
+        out.printf("wrote %s, density.png%s%s%n", outDir.resolve("summary.json"), rec == null ? "" : ", recovery.png",
+                withContexts == null ? "" : ", contexts.csv, contexts.json");
         out.flush();
         return summary;
     }

@@ -11,10 +11,12 @@ import dev.moescope.sae.data.BatchChecks;
 import dev.moescope.sae.dictionary.BatchTopK;
 import dev.moescope.sae.dictionary.Parallel;
 import dev.moescope.sae.dictionary.SparseCodes;
+import dev.moescope.sae.encode.ThresholdEncoder;
 import dev.moescope.sae.io.SaeLensExport;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
+import java.util.function.BiConsumer;
 
 /**
  * Runs an exported SAE ({@link SaeLensExport.RawSae}, raw units) over a source's validation rows in two encoding
@@ -43,6 +45,15 @@ public final class SaeEvaluator implements AutoCloseable {
     }
 
     public Result evaluate(ActivationSource source, int batchRows) {
+        return evaluate(source, batchRows, null);
+    }
+
+    /**
+     * As {@link #evaluate(ActivationSource, int)}, also handing each validation batch and its threshold codes to
+     * {@code thresholdCodes} (may be null), e.g. to collect top-activating rows.
+     */
+    public Result evaluate(ActivationSource source, int batchRows,
+                           BiConsumer<ActivationBatch, SparseCodes> thresholdCodes) {
         int d = sae.width();
         double[] mean = new double[d];
         long[] n = {0};
@@ -74,44 +85,20 @@ public final class SaeEvaluator implements AutoCloseable {
                     }
                     NDArray pre = m.create(xc, new Shape(b.rows(), d)).matMul(wEnc).addi(bEnc);
                     FloatBuffer view = pre.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
-                    SparseCodes thr = thresholdCodes(view, b.rows());
+                    SparseCodes thr = ThresholdEncoder.thresholdCodes(view, b.rows(), sae.latents(), sae.theta());
                     SparseCodes top = BatchTopK.select(view, b.rows(), sae.latents(), k * b.rows(), null, par).codes();
                     for (int p = 0; p < thr.nnz(); p++) {
                         fires[thr.cols[p]]++;
                     }
                     th.add(b, thr);
+                    if (thresholdCodes != null) {
+                        thresholdCodes.accept(b, thr);
+                    }
                     tk.add(b, top);
                 }
             });
         }
         return new Result(th.metrics(), tk.metrics(), fires, n[0]);
-    }
-
-    /** {@code f = pre·[pre > θ]} (and pre > 0). */
-    private SparseCodes thresholdCodes(FloatBuffer pre, int rows) {
-        int f = sae.latents();
-        float theta = sae.theta();
-        int[] rowPtr = new int[rows + 1];
-        int[] cols = new int[rows * 16];
-        float[] vals = new float[cols.length];
-        float[] row = new float[f];
-        int o = 0;
-        for (int b = 0; b < rows; b++) {
-            pre.get(b * f, row, 0, f);
-            for (int i = 0; i < f; i++) {
-                float v = row[i];
-                if (v > theta && v > 0) {
-                    if (o == cols.length) {
-                        cols = java.util.Arrays.copyOf(cols, o * 2);
-                        vals = java.util.Arrays.copyOf(vals, o * 2);
-                    }
-                    cols[o] = i;
-                    vals[o++] = v;
-                }
-            }
-            rowPtr[b + 1] = o;
-        }
-        return new SparseCodes(rows, f, rowPtr, cols, vals);
     }
 
     /** Streaming accumulators for one mode. */

@@ -35,6 +35,19 @@ public final class SaeLensExport {
     public record RawSae(int width, int latents, float[] wEnc, float[] bEnc, float[] wDec, float[] bDec,
                          float[] threshold, JsonObject cfg) {
 
+        /**
+         * The source the SAE was trained on, as its {@code ActivationSource.describe()} recorded it in
+         * {@code cfg.json} ({@code moescope.source}); empty where none was recorded.
+         */
+        public java.util.Map<String, String> recordedSource() {
+            java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+            JsonObject own = cfg.getAsJsonObject("moescope");
+            if (own != null && own.has("source")) {
+                own.getAsJsonObject("source").entrySet().forEach(e -> m.put(e.getKey(), e.getValue().getAsString()));
+            }
+            return m;
+        }
+
         /** θ (all entries of {@code threshold} are equal for BatchTopK). */
         public float theta() {
             return threshold.length == 0 ? 0 : threshold[0];

@@ -42,7 +42,7 @@ class SyntheticRecoveryTest {
                 Provenance.start("test"), new PrintWriter(text));
         assertEquals(3.0, s.finalL0(), 0.0);
         SaeEvaluation.Summary e = SaeEvaluation.run(engine, run, src, Files.createDirectories(run.resolve("eval")),
-                1024, 0.1, 2, Provenance.start("test eval"), new PrintWriter(text));
+                1024, 0.1, 0, 2, Provenance.start("test eval"), new PrintWriter(text));
         System.out.println(text);
         assertTrue(e.recoveredFraction() >= 0.9, "recovered " + e.recoveredFraction());
         assertEquals(3.0, e.withBatchTopK().l0(), 1e-9, "batch top-k L0 on validation batches");
