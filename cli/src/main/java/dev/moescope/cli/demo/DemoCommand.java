@@ -65,7 +65,7 @@ public final class DemoCommand implements Callable<Integer> {
                         List.of("probe", "inspect", moe.toString())),
                 new Stage("probe: MoE Lens top-k sweep and logit lens over all four domains",
                         List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
-                                "--max-tokens", "6000", "--seq-len", "128", "--both-variants",
+                                "--seq-len", "128", "--both-variants",
                                 "--out", dir("probe/lens"))));
     }
 
