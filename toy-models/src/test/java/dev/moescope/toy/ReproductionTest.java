@@ -1,6 +1,6 @@
 package dev.moescope.toy;
 
-import dev.moescope.toy.io.Safetensors;
+import dev.moescope.core.io.Safetensors;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,7 +29,7 @@ class ReproductionTest {
                 "mostly superposed");
         assertTrue((double) r.get("max_norm_features_14_plus") < 0.1, "features ≥ 14 unrepresented");
         Safetensors.Contents c = Safetensors.read(dir.resolve("fig1.safetensors"));
-        assertEquals(List.of(2L, 1L, 20L, 6L), java.util.Arrays.stream(c.tensors().get("W").shape()).boxed().toList());
+        assertEquals(List.of(2L, 1L, 20L, 6L), java.util.Arrays.stream(c.shapes().get("W")).boxed().toList());
         assertTrue(c.metadata().get("provenance").contains("test fig1"));
     }
 

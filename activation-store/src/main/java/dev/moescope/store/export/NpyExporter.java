@@ -1,5 +1,6 @@
 package dev.moescope.store.export;
 
+import dev.moescope.core.io.NpyHeader;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.store.ActivationStore;
 import dev.moescope.store.Chunk;
@@ -153,23 +154,10 @@ public final class NpyExporter {
 
     /** Creates an .npy file (format 1.0) with its header (1-D when {@code cols < 0}); the caller appends the data, C order. */
     private static FileChannel create(Path file, String descr, long rows, int cols) throws IOException {
-        String shape = cols < 0 ? "(" + rows + ",)" : "(" + rows + ", " + cols + ")";
-        String dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-        int unpadded = 10 + dict.length() + 1;
-        int padded = (unpadded + 63) / 64 * 64;
-        StringBuilder header = new StringBuilder(dict);
-        while (10 + header.length() + 1 < padded) {
-            header.append(' ');
-        }
-        header.append('\n');
-        ByteBuffer b = ByteBuffer.allocate(10 + header.length()).order(ByteOrder.LITTLE_ENDIAN);
-        b.put((byte) 0x93).put("NUMPY".getBytes(StandardCharsets.US_ASCII)).put((byte) 1).put((byte) 0);
-        b.putShort((short) header.length());
-        b.put(header.toString().getBytes(StandardCharsets.US_ASCII));
-        b.flip();
+        byte[] header = cols < 0 ? NpyHeader.encode(descr, rows) : NpyHeader.encode(descr, rows, cols);
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING);
-        writeFully(ch, b);
+        writeFully(ch, ByteBuffer.wrap(header));
         return ch;
     }
 

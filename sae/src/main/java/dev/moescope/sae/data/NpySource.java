@@ -1,5 +1,6 @@
 package dev.moescope.sae.data;
 
+import dev.moescope.core.io.NpyHeader;
 import dev.moescope.core.Seeds;
 import dev.moescope.core.error.MoescopeException;
 
@@ -7,7 +8,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -16,8 +16,6 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Consumer;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Activations from a NumPy {@code .npy} file holding one little-endian float32 matrix {@code (rows, width)} in C
@@ -30,7 +28,6 @@ public final class NpySource implements ActivationSource {
 
     public static final int DOCUMENT_ROWS = 128;
     public static final int WINDOW_BLOCKS = 256;
-    private static final Pattern SHAPE = Pattern.compile("'shape':\\s*\\((\\d+),\\s*(\\d+),?\\s*\\)");
 
     private final Path file;
     private final long seed;
@@ -56,41 +53,21 @@ public final class NpySource implements ActivationSource {
             throw MoescopeException.badInput(file, "cannot open: " + e.getMessage(), e);
         }
         try {
-            ByteBuffer head = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
-            channel.read(head, 0);
-            head.flip();
-            if (head.remaining() < 10 || (head.get(0) & 0xff) != 0x93
-                    || !"NUMPY".equals(new String(new byte[]{head.get(1), head.get(2), head.get(3), head.get(4), head.get(5)},
-                    StandardCharsets.US_ASCII))) {
-                throw MoescopeException.badInput(file, "not a .npy file (bad magic)");
+            NpyHeader header = NpyHeader.read(channel, file);
+            if (!header.descr().equals("<f4")) {
+                throw MoescopeException.badInput(file, "expected dtype '<f4' (little-endian float32), got '"
+                        + header.descr() + "'");
             }
-            int major = head.get(6);
-            long headerLen;
-            int prefix;
-            if (major == 1) {
-                headerLen = head.getShort(8) & 0xffff;
-                prefix = 10;
-            } else {
-                headerLen = head.getInt(8) & 0xffffffffL;
-                prefix = 12;
-            }
-            ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
-            channel.read(hb, prefix);
-            String header = new String(hb.array(), StandardCharsets.ISO_8859_1);
-            if (!header.contains("'descr': '<f4'")) {
-                throw MoescopeException.badInput(file, "expected dtype '<f4' (little-endian float32), header is "
-                        + header.strip());
-            }
-            if (header.contains("'fortran_order': True")) {
+            if (header.fortranOrder()) {
                 throw MoescopeException.badInput(file, "Fortran-ordered arrays are not supported; save with C order");
             }
-            Matcher m = SHAPE.matcher(header);
-            if (!m.find()) {
-                throw MoescopeException.badInput(file, "expected a 2-D array (rows, width), header is " + header.strip());
+            if (header.shape().length != 2) {
+                throw MoescopeException.badInput(file, "expected a 2-D array (rows, width), got shape "
+                        + java.util.Arrays.toString(header.shape()));
             }
-            this.rows = Long.parseLong(m.group(1));
-            this.width = Integer.parseInt(m.group(2));
-            this.dataOffset = prefix + headerLen;
+            this.rows = header.shape()[0];
+            this.width = (int) header.shape()[1];
+            this.dataOffset = header.dataOffset();
             long expected = dataOffset + rows * width * 4L;
             long size = Files.size(file);
             if (size != expected) {

@@ -1,5 +1,6 @@
 package dev.moescope.sae.io;
 
+import dev.moescope.core.io.Safetensors;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import dev.moescope.core.error.MoescopeException;

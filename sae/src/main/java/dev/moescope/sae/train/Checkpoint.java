@@ -3,7 +3,7 @@ package dev.moescope.sae.train;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 import dev.moescope.sae.dictionary.ResumableAdam;
-import dev.moescope.sae.io.Safetensors;
+import dev.moescope.core.io.Safetensors;
 
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,5 +1,6 @@
 package dev.moescope.toy.io;
 
+import dev.moescope.core.io.Safetensors;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.model.Architecture;
@@ -27,9 +28,9 @@ public final class ToyModelFile {
         int count = result.instances();
         int n = a.features();
         Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
-        t.put("W", new Safetensors.Tensor(new long[] {count, a.experts(), n, a.hidden()}, w.w));
-        t.put("b", new Safetensors.Tensor(new long[] {count, a.experts(), n}, w.b));
-        t.put("gate", new Safetensors.Tensor(new long[] {count, a.experts(), n}, w.gate));
+        t.put("W", Safetensors.Tensor.f32(w.w, count, a.experts(), n, a.hidden()));
+        t.put("b", Safetensors.Tensor.f32(w.b, count, a.experts(), n));
+        t.put("gate", Safetensors.Tensor.f32(w.gate, count, a.experts(), n));
         float[] density = new float[count * n];
         float[] importance = new float[count * n];
         String[] labels = new String[count];
@@ -41,11 +42,11 @@ public final class ToyModelFile {
             labels[s] = spec.label() + " router=" + spec.routerInit().cliName();
             seeds[s] = spec.seed();
         }
-        t.put("density", new Safetensors.Tensor(new long[] {count, n}, density));
-        t.put("importance", new Safetensors.Tensor(new long[] {count, n}, importance));
-        t.put("held_out_loss", new Safetensors.Tensor(new long[] {count}, toFloat(result.heldOutLoss())));
-        t.put("last_loss", new Safetensors.Tensor(new long[] {count}, toFloat(result.lastLoss())));
-        t.put("last_load_balance", new Safetensors.Tensor(new long[] {count}, toFloat(result.lastBalance())));
+        t.put("density", Safetensors.Tensor.f32(density, count, n));
+        t.put("importance", Safetensors.Tensor.f32(importance, count, n));
+        t.put("held_out_loss", Safetensors.Tensor.f32(toFloat(result.heldOutLoss()), count));
+        t.put("last_loss", Safetensors.Tensor.f32(toFloat(result.lastLoss()), count));
+        t.put("last_load_balance", Safetensors.Tensor.f32(toFloat(result.lastBalance()), count));
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("architecture", Json.gson().toJson(a));
         meta.put("training", Json.gson().toJson(result.config()));

@@ -1,2 +1,2 @@
-/** Saving and loading trained toy models: the safetensors format (header JSON + raw little-endian float32). */
+/** Saving trained toy models as safetensors (through core's {@link dev.moescope.core.io.Safetensors}). */
 package dev.moescope.toy.io;

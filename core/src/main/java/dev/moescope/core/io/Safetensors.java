@@ -1,4 +1,4 @@
-package dev.moescope.sae.io;
+package dev.moescope.core.io;
 
 import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
