@@ -195,8 +195,16 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
             scheme = GatingScheme.SIGMOID_GROUPED;
         } else if (o.has("norm_topk_prob")) {
             scheme = o.get("norm_topk_prob").getAsBoolean() ? GatingScheme.SOFTMAX_TOPK_RENORM : GatingScheme.SOFTMAX_TOPK;
+        } else if (o.has("score_function") && o.get("score_function").isJsonPrimitive()) {
+            // moescope's export sidecar (moescope.export/1)
+            boolean before = !o.has("score_before_topk") || o.get("score_before_topk").getAsBoolean();
+            boolean normTopK = o.has("normalize_topk") && o.get("normalize_topk").getAsBoolean();
+            scheme = o.get("score_function").getAsString().equals("sigmoid") ? GatingScheme.SIGMOID_GROUPED
+                    : !before ? GatingScheme.TOPK_SOFTMAX
+                    : normTopK ? GatingScheme.SOFTMAX_TOPK_RENORM : GatingScheme.SOFTMAX_TOPK;
         } else {
-            throw MoescopeException.badInput("gating: no 'scheme', 'model_type', 'scoring_func' or 'norm_topk_prob' key");
+            throw MoescopeException.badInput("gating: no 'scheme', 'model_type', 'scoring_func', 'score_function' or"
+                    + " 'norm_topk_prob' key");
         }
         int e = firstInt(o, "num_experts", "num_local_experts", "n_routed_experts");
         int k = firstInt(o, "top_k", "num_experts_per_tok", "k");
@@ -211,6 +219,8 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
             norm = o.get("normalize").getAsBoolean();
         } else if (o.has("norm_topk_prob")) {
             norm = o.get("norm_topk_prob").getAsBoolean();
+        } else if (o.has("normalize_topk") && o.get("normalize_topk").isJsonPrimitive()) {
+            norm = o.get("normalize_topk").getAsBoolean();
         } else if (o.has("normalize_routing_weights")) {
             norm = o.get("normalize_routing_weights").getAsInt() != 0;
         } else {
