@@ -109,17 +109,30 @@ public final class CorpusProbe {
         if (o.maxTokens() > 0 && resume.tokensDone() >= o.maxTokens()) {
             return new Result(0, 0, 0, 0, 0, 0);
         }
-        long total = o.maxTokens() > 0 ? o.maxTokens() - resume.tokensDone() : -1;
-        try (Progress progress = Progress.start("probe", total, "tok")) {
+        // With a token budget the bar counts tokens; otherwise it counts documents (a cheap first pass that only
+        // parses the corpus gives the total, hence an ETA) and shows tokens/s as its message.
+        boolean byTokens = o.maxTokens() > 0;
+        long total = byTokens ? o.maxTokens() - resume.tokensDone() : CorpusReader.read(corpus, read, d -> true);
+        try (Progress progress = Progress.start("probe", total, byTokens ? "tok" : "doc")) {
             Consumer<List<Window>> flush = ws -> {
                 if (!ws.isEmpty()) {
                     batches.accept(List.copyOf(ws));
                     count[0]++;
-                    progress.stepBy(ws.stream().mapToLong(w -> w.ids().length - w.firstScored()).sum());
+                    long n = ws.stream().mapToLong(w -> w.ids().length - w.firstScored()).sum();
+                    if (byTokens) {
+                        progress.stepBy(n);
+                    } else {
+                        double s = (System.nanoTime() - t0) / 1e9;
+                        progress.message(String.format(java.util.Locale.ROOT, "%d tok, %.0f tok/s",
+                                tokens[0] - resume.tokensDone(), (tokens[0] - resume.tokensDone()) / Math.max(s, 1e-9)));
+                    }
                     ws.clear();
                 }
             };
             CorpusReader.read(corpus, read, doc -> {
+                if (!byTokens) {
+                    progress.stepBy(1);
+                }
                 if (skipping[0]) {
                     skipping[0] = !doc.source().equals(resume.afterSource());
                     return true;
