@@ -42,7 +42,12 @@ public final class RoutingCapture implements AutoCloseable {
     private final Map<Integer, String> graphTopK = new LinkedHashMap<>();
     /** Hook name ({@code blocks.<L>.<kind>}) → the graph output it was exposed as. */
     private final Map<String, String> aliases = new LinkedHashMap<>();
-    private final boolean predict;
+    /** Whether the model has a logits output to predict next tokens from. */
+    private final boolean hasLogits;
+    /** Whether batches carry the model's argmax next-token prediction (the vocabulary analysis wants it). */
+    private boolean predict;
+    /** Request the logits output even without predictions (benchmarks: the same outputs as a bare loop). */
+    private boolean requestLogits;
     private final Path editedModel;
     private long topKMismatches;
     private long topKChecked;
@@ -134,6 +139,7 @@ public final class RoutingCapture implements AutoCloseable {
         this.gate = gating == null ? null : new Gate(gating);
         this.hookNames = List.copyOf(hookNames);
         this.editedModel = editedModel;
+        this.hasLogits = predict;
         this.predict = predict;
     }
 
@@ -153,6 +159,25 @@ public final class RoutingCapture implements AutoCloseable {
     /** The gating used to re-derive top-k, or null when routing is not captured. */
     public GatingConfig gating() {
         return gating;
+    }
+
+    /**
+     * Turns the next-token prediction on or off (on by default when the model has {@code logits}). Off, the
+     * logits output is not requested nor scanned: a store does not record predictions, and the argmax over the
+     * vocabulary of every token is a cost comparable to a small model's forward pass.
+     */
+    public RoutingCapture predictions(boolean on) {
+        this.predict = on && hasLogits;
+        return this;
+    }
+
+    /**
+     * With {@code on}, the logits output is requested (and copied to the host) even when predictions are off, so
+     * that a benchmark's capture runs the same outputs as a bare logits-only loop plus the captured ones.
+     */
+    public RoutingCapture requestLogits(boolean on) {
+        this.requestLogits = on && hasLogits;
+        return this;
     }
 
     /** Layers whose routing each batch carries, in order. */
@@ -194,7 +219,7 @@ public final class RoutingCapture implements AutoCloseable {
             want.add(aliases.get(h));
         }
         want.addAll(graphTopK.values());
-        if (predict) {
+        if (predict || requestLogits) {
             want.add(LOGITS);
         }
         Map<String, HostTensor> out = runner.run(batch, want);

@@ -160,8 +160,8 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
             rows.routing(b.layers()[li], e, w);
             if (options.fullLogits()) {
                 int width = b.logits()[li].length / b.tokens().size();
-                rows.hook(HookName.of(b.layers()[li], HookName.ROUTER_LOGITS),
-                        Arrays.copyOfRange(b.logits()[li], from * width, to * width));
+                rows.hook(HookName.of(b.layers()[li], HookName.ROUTER_LOGITS), slice(b.logits()[li], from * width,
+                        to * width));
             }
         }
         for (Map.Entry<String, float[]> h : b.hooks().entrySet()) {
@@ -171,11 +171,16 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
                 throw MoescopeException.badInput(options.dir(), "hook " + h.getKey() + " has width " + width
                         + " in the model but " + spec.width() + " in the store");
             }
-            rows.hook(h.getKey(), Arrays.copyOfRange(h.getValue(), from * width, to * width));
+            rows.hook(h.getKey(), slice(h.getValue(), from * width, to * width));
         }
         writer.append(rows);
         nextPosition += n;
         this.rows += n;
+    }
+
+    /** Rows [from, to) of a row-major array; the array itself when that is all of it (one document per batch). */
+    private static float[] slice(float[] values, int from, int to) {
+        return from == 0 && to == values.length ? values : Arrays.copyOfRange(values, from, to);
     }
 
     private void open(CapturedBatch b) {
@@ -236,10 +241,5 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
         if (writer != null) {
             writer.close();
         }
-    }
-
-    /** Hooks a new store of this sink would record for {@code layers} (for messages). */
-    static List<String> describe(List<HookSpec> hooks) {
-        return hooks.stream().map(HookSpec::name).toList();
     }
 }

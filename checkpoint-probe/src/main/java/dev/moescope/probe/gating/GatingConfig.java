@@ -138,6 +138,40 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
         return new GatingConfig(scheme, e, k, norm, groups, topkGroups, scale, null);
     }
 
+    /** File name of the export sidecar looked for beside a model. */
+    public static final String SIDECAR = "moescope-export.json";
+
+    /**
+     * The gating of {@code model}: {@code option} (the {@code --gating} text) if given, else the export sidecar
+     * {@code moescope-export.json} beside the model when it describes a gating, else {@code graphGuess} (what the
+     * graph's ops suggest, may be null); bad input naming the model when none says.
+     */
+    public static GatingConfig forModel(String option, Path model, String graphGuess, int graphExperts) {
+        if (option != null) {
+            return parse(option, graphExperts);
+        }
+        Path sidecar = model.toAbsolutePath().resolveSibling(SIDECAR);
+        if (Files.isRegularFile(sidecar)) {
+            try {
+                JsonElement e = JsonParser.parseString(Files.readString(sidecar));
+                if (e.isJsonObject() && e.getAsJsonObject().has("gating")
+                        && e.getAsJsonObject().get("gating").isJsonObject()) {
+                    return fromSidecar(sidecar);
+                }
+            } catch (IOException | RuntimeException e) {
+                if (e instanceof MoescopeException me) {
+                    throw me;
+                }
+                throw MoescopeException.badInput(sidecar, "not a readable JSON export sidecar: " + e.getMessage(), e);
+            }
+        }
+        if (graphGuess == null) {
+            throw MoescopeException.badInput(model, "cannot tell the gating from the graph or a " + SIDECAR
+                    + " sidecar; pass --gating (e.g. mixtral, softmax-topk:k=8)");
+        }
+        return parse(graphGuess, graphExperts);
+    }
+
     /**
      * Reads the gating from an export sidecar JSON file. The keys may sit at the top level or under {@code "gating"};
      * moescope's own names ({@code scheme}, {@code num_experts}, {@code top_k}, {@code normalize}) and Hugging Face

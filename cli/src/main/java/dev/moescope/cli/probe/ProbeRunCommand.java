@@ -1,8 +1,6 @@
 package dev.moescope.cli.probe;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import com.google.gson.JsonElement;
-import com.google.gson.JsonParser;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
@@ -25,7 +23,6 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,7 +116,8 @@ public final class ProbeRunCommand implements Callable<Integer> {
         } else {
             probe = noRouting ? ProbeDetector.detectHooks(proto, model) : ProbeDetector.detect(proto, model);
         }
-        GatingConfig gate = noRouting ? null : gating(probe);
+        GatingConfig gate = noRouting ? null
+                : GatingConfig.forModel(gating, model, probe.gating(), probe.numExperts());
         List<String> hookNames = resolveHooks(probe);
         CorpusProbe.Resume from = StoreSink.prepare(out, resume);
 
@@ -150,6 +148,7 @@ public final class ProbeRunCommand implements Callable<Integer> {
              RoutingCapture capture = RoutingCapture.openNamed(model, proto, probe, gate, hookNames,
                      new OrtRunner.Config(model, dev, common.threads, null))) {
             tok.checkFits(ProbeDetector.embeddingRows(proto), model);
+            capture.predictions(false); // the store does not record predictions
             if (!capture.runner().deviceNote().isEmpty()) {
                 err.println("moescope: " + capture.runner().deviceNote());
             }
@@ -212,30 +211,6 @@ public final class ProbeRunCommand implements Callable<Integer> {
         Path abs = p.toAbsolutePath().normalize();
         return abs.getParent() == null ? abs.getFileName().toString()
                 : abs.getParent().getFileName() + "/" + abs.getFileName();
-    }
-
-    private GatingConfig gating(ProbeSpec probe) {
-        if (gating != null) {
-            return GatingConfig.parse(gating, probe.numExperts());
-        }
-        Path sidecar = model.toAbsolutePath().resolveSibling("moescope-export.json");
-        if (Files.isRegularFile(sidecar) && sidecarHasGating(sidecar)) {
-            return GatingConfig.fromSidecar(sidecar);
-        }
-        if (probe.gating() == null) {
-            throw MoescopeException.badInput(model, "cannot tell the gating from the graph; pass --gating (e.g. mixtral,"
-                    + " softmax-topk:k=8) or --no-routing");
-        }
-        return GatingConfig.parse(probe.gating(), probe.numExperts());
-    }
-
-    private static boolean sidecarHasGating(Path sidecar) {
-        try {
-            JsonElement e = JsonParser.parseString(Files.readString(sidecar));
-            return e.isJsonObject() && e.getAsJsonObject().has("gating") && e.getAsJsonObject().get("gating").isJsonObject();
-        } catch (IOException | RuntimeException e) {
-            throw MoescopeException.badInput(sidecar, "not a readable JSON export sidecar: " + e.getMessage(), e);
-        }
     }
 
     /** Expands --hooks patterns against the spec's hooks (router logits are recorded with --full-logits). */
