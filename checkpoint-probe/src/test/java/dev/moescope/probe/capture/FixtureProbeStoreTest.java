@@ -122,6 +122,20 @@ class FixtureProbeStoreTest {
         }
     }
 
+    @Test
+    void theExportSidecarGivesTheGatingAndADenseSidecarNone() throws IOException {
+        GatingConfig g = GatingConfig.forModel(null, plain, null, 8);
+        assertEquals(dev.moescope.probe.gating.GatingScheme.SOFTMAX_TOPK_RENORM, g.scheme());
+        assertEquals(8, g.numExperts());
+        assertEquals(2, g.topK());
+        Path dense = copyModel(Fixtures.DENSE_MODEL, "dense-gating");
+        var e = assertThrows(dev.moescope.core.error.MoescopeException.class,
+                () -> GatingConfig.forModel(null, dense, null, 0));
+        assertEquals(dev.moescope.core.error.ExitCode.BAD_INPUT, e.exitCode());
+        assertTrue(e.getMessage().contains("--gating"), e.getMessage());
+        assertEquals(1, GatingConfig.forModel("mixtral:k=1", dense, null, 8).topK()); // an explicit option wins
+    }
+
     static Identity id(Path p) {
         return new Identity(p.getFileName().toString(), "");
     }
