@@ -166,6 +166,30 @@ class ProbeRunCommandTest {
     }
 
     @Test
+    void resumeContinuesAfterTheLastCommittedDocumentAndMatchesAOneGoRun() {
+        assertEquals(0, moeRun.code(), moeRun.err());
+        Path partial = dir.resolve("partial-store");
+        // a first run that stopped after 5 documents (committed in shards of ~1000 rows)
+        assertEquals(0, run(probeRun(moe, partial, "--full-logits", "--max-docs", "5", "--shard-rows", "1000")).code());
+        ProbeInspectCommandTest.Run rest = run(probeRun(moe, partial, "--full-logits", "--resume", "--shard-rows", "1000"));
+        assertEquals(0, rest.code(), rest.err());
+        assertTrue(rest.out().startsWith("resumed after fiction.jsonl:2: 7 documents"), rest.out());
+        assertEquals(0, run("store", "verify", partial.toString()).code());
+        try (ActivationStore a = ActivationStore.open(moeStore); ActivationStore b = ActivationStore.open(partial)) {
+            assertEquals(a.rows(), b.rows());
+            assertEquals(a.documents(), b.documents());
+            assertTrue(b.manifest().shards().size() > 2, "shards " + b.manifest().shards().size());
+            int n = (int) a.rows();
+            assertArrayEquals(a.readTokens(0, n).docId(), b.readTokens(0, n).docId());
+            assertArrayEquals(a.readTokens(0, n).tokenId(), b.readTokens(0, n).tokenId());
+            for (int l = 0; l < 4; l++) {
+                assertArrayEquals(a.readRouting(l, 0, n).expertIds(), b.readRouting(l, 0, n).expertIds());
+            }
+            assertArrayEquals(a.readHook("blocks.3.router_logits", 0, n), b.readHook("blocks.3.router_logits", 0, n));
+        }
+    }
+
+    @Test
     void badInputIsOneLineExitThreeAndLeavesAStoreIntact() throws IOException {
         assertEquals(0, moeRun.code(), moeRun.err());
         Path out = dir.resolve("never");
