@@ -53,6 +53,12 @@ public final class ReportWriter {
 
     /** Writes everything; returns the files written. Charts are drawn for {@code plotLayers} (all if empty). */
     public static List<Path> write(Path dir, RoutingAnalysis a, Provenance provenance, List<Integer> plotLayers) {
+        return write(dir, a, provenance, plotLayers, Map.of());
+    }
+
+    /** As {@link #write(Path, RoutingAnalysis, Provenance, List)}, with {@code extra} entries added to summary.json. */
+    public static List<Path> write(Path dir, RoutingAnalysis a, Provenance provenance, List<Integer> plotLayers,
+                                   Map<String, Object> extra) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
@@ -64,6 +70,7 @@ public final class ReportWriter {
         json.put("provenance", provenance.finishedNow());
         json.put("definitions", DEFINITIONS);
         json.put("summary", s);
+        json.putAll(extra);
         files.add(csv(dir.resolve("expert_load.csv"), expertLoad(a)));
         files.add(csv(dir.resolve("layer_metrics.csv"), layerMetrics(s)));
         files.add(csv(dir.resolve("coactivation.csv"), coactivation(a)));

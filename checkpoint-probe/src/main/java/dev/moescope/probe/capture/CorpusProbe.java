@@ -1,8 +1,10 @@
 package dev.moescope.probe.capture;
 
+import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.error.Require;
 import dev.moescope.core.progress.Progress;
 import dev.moescope.probe.corpus.CorpusReader;
+import dev.moescope.probe.corpus.Document;
 import dev.moescope.probe.corpus.TextTokenizer;
 import dev.moescope.probe.corpus.Window;
 import dev.moescope.probe.corpus.Windows;
@@ -45,13 +47,38 @@ public final class CorpusProbe {
         }
     }
 
+    /**
+     * Where a resumed run continues.
+     *
+     * @param afterSource the {@link Document#source()} of the last document already recorded: it and every
+     *                    document before it are skipped without tokenising; null to start at the beginning
+     * @param tokensDone  tokens already recorded (they count towards {@link Options#maxTokens()})
+     */
+    public record Resume(String afterSource, long tokensDone) {
+        /** A fresh run. */
+        public static final Resume NONE = new Resume(null, 0);
+
+        public Resume {
+            Require.that(tokensDone >= 0, "tokens done", "non-negative", tokensDone);
+        }
+    }
+
     private CorpusProbe() {
     }
 
     /** Captures every batch of the corpus into {@code sink}. */
     public static Result run(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, RoutingCapture capture,
                              Options o, CaptureSink sink) {
-        Result r = forEachBatch(corpus, read, tokenizer, o, windows -> {
+        return run(corpus, read, tokenizer, capture, o, Resume.NONE, d -> { }, sink);
+    }
+
+    /**
+     * Captures the corpus from {@code resume} on into {@code sink}; {@code documents} sees each document as it is
+     * read, before any of its tokens reach the sink (the store writer takes document ids from it).
+     */
+    public static Result run(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, RoutingCapture capture,
+                             Options o, Resume resume, Consumer<Document> documents, CaptureSink sink) {
+        Result r = forEachBatch(corpus, read, tokenizer, o, resume, documents, windows -> {
             sink.accept(capture.capture(windows));
         });
         return new Result(r.documents(), r.tokens(), r.batches(), r.seconds(), capture.topKMismatches(),
@@ -64,20 +91,54 @@ public final class CorpusProbe {
      */
     public static Result forEachBatch(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, Options o,
                                       Consumer<List<Window>> batches) {
+        return forEachBatch(corpus, read, tokenizer, o, Resume.NONE, d -> { }, batches);
+    }
+
+    /**
+     * As {@link #forEachBatch(Path, CorpusReader.Options, TextTokenizer, Options, Consumer)}, from {@code resume}
+     * on; {@code documents} sees each document before its windows are batched. The result counts this run's tokens.
+     */
+    public static Result forEachBatch(Path corpus, CorpusReader.Options read, TextTokenizer tokenizer, Options o,
+                                      Resume resume, Consumer<Document> documents, Consumer<List<Window>> batches) {
         long t0 = System.nanoTime();
         List<Window> pending = new ArrayList<>();
-        long[] tokens = {0};
+        long[] tokens = {resume.tokensDone()};
         long[] count = {0};
-        try (Progress progress = Progress.start("probe", o.maxTokens() > 0 ? o.maxTokens() : -1, "tok")) {
+        long[] recorded = {0};
+        boolean[] skipping = {resume.afterSource() != null};
+        if (o.maxTokens() > 0 && resume.tokensDone() >= o.maxTokens()) {
+            return new Result(0, 0, 0, 0, 0, 0);
+        }
+        // With a token budget the bar counts tokens; otherwise it counts documents (a cheap first pass that only
+        // parses the corpus gives the total, hence an ETA) and shows tokens/s as its message.
+        boolean byTokens = o.maxTokens() > 0;
+        long total = byTokens ? o.maxTokens() - resume.tokensDone() : CorpusReader.read(corpus, read, d -> true);
+        try (Progress progress = Progress.start("probe", total, byTokens ? "tok" : "doc")) {
             Consumer<List<Window>> flush = ws -> {
                 if (!ws.isEmpty()) {
                     batches.accept(List.copyOf(ws));
                     count[0]++;
-                    progress.stepBy(ws.stream().mapToLong(w -> w.ids().length - w.firstScored()).sum());
+                    long n = ws.stream().mapToLong(w -> w.ids().length - w.firstScored()).sum();
+                    if (byTokens) {
+                        progress.stepBy(n);
+                    } else {
+                        double s = (System.nanoTime() - t0) / 1e9;
+                        progress.message(String.format(java.util.Locale.ROOT, "%d tok, %.0f tok/s",
+                                tokens[0] - resume.tokensDone(), (tokens[0] - resume.tokensDone()) / Math.max(s, 1e-9)));
+                    }
                     ws.clear();
                 }
             };
-            long docs = CorpusReader.read(corpus, read, doc -> {
+            CorpusReader.read(corpus, read, doc -> {
+                if (!byTokens) {
+                    progress.stepBy(1);
+                }
+                if (skipping[0]) {
+                    skipping[0] = !doc.source().equals(resume.afterSource());
+                    return true;
+                }
+                documents.accept(doc);
+                recorded[0]++;
                 long[] ids = tokenizer.encode(doc.text());
                 for (Window w : Windows.split(doc.index(), doc.domain(), ids, o.seqLen(), o.overlap())) {
                     long scored = w.ids().length - w.firstScored();
@@ -99,7 +160,11 @@ public final class CorpusProbe {
                 return true;
             });
             flush.accept(pending);
-            return new Result(docs, tokens[0], count[0], (System.nanoTime() - t0) / 1e9, 0, 0);
+            if (skipping[0]) {
+                throw MoescopeException.badInput(corpus, "has no document '" + resume.afterSource()
+                        + "' (the last one already recorded): not the corpus (or --domains/--max-docs) of the first run");
+            }
+            return new Result(recorded[0], tokens[0] - resume.tokensDone(), count[0], (System.nanoTime() - t0) / 1e9, 0, 0);
         }
     }
 

@@ -34,14 +34,20 @@ public final class RoutingCapture implements AutoCloseable {
     public static final String LOGITS = "logits";
 
     private final OrtRunner runner;
-    private final ProbeSpec spec;
+    /** Layers whose routing is captured (none for a model recorded without routing). */
+    private final List<ProbeSpec.Layer> routed;
     private final GatingConfig gating;
     private final Gate gate;
-    private final List<String> hookKinds;
+    private final List<String> hookNames;
     private final Map<Integer, String> graphTopK = new LinkedHashMap<>();
     /** Hook name ({@code blocks.<L>.<kind>}) → the graph output it was exposed as. */
     private final Map<String, String> aliases = new LinkedHashMap<>();
-    private final boolean predict;
+    /** Whether the model has a logits output to predict next tokens from. */
+    private final boolean hasLogits;
+    /** Whether batches carry the model's argmax next-token prediction (the vocabulary analysis wants it). */
+    private boolean predict;
+    /** Request the logits output even without predictions (benchmarks: the same outputs as a bare loop). */
+    private boolean requestLogits;
     private final Path editedModel;
     private long topKMismatches;
     private long topKChecked;
@@ -49,39 +55,67 @@ public final class RoutingCapture implements AutoCloseable {
     /**
      * Prepares {@code model}: writes the edited copy beside it ({@code <stem>.moescope-probe.onnx}) and opens it.
      *
-     * @param hookKinds extra hook kinds to capture besides router logits ({@code resid_post}, {@code moe_out}, ...);
-     *                  a layer lacking a kind is an error naming it
+     * @param hookKinds extra hook kinds to capture at every layer besides router logits ({@code resid_post},
+     *                  {@code moe_out}, ...); a layer lacking a kind is an error naming it
      */
     public static RoutingCapture open(Path model, ModelProto proto, ProbeSpec spec, GatingConfig gating,
                                       List<String> hookKinds, OrtRunner.Config runnerConfig) {
-        if (gating.numExperts() != spec.numExperts() && spec.numExperts() > 0) {
+        List<String> names = new ArrayList<>();
+        for (ProbeSpec.Layer l : spec.layers()) {
+            for (String kind : hookKinds) {
+                if (!l.hooks().containsKey(kind)) {
+                    throw MoescopeException.badInput(model, "layer " + l.layer() + " has no '" + kind
+                            + "' hook (hooks: " + l.hooks().keySet() + "); name it in a --spec file");
+                }
+                names.add(l.hookName(kind));
+            }
+        }
+        return openNamed(model, proto, spec, gating, names, runnerConfig);
+    }
+
+    /**
+     * Prepares {@code model} to capture the hooks {@code hookNames} ({@code blocks.<L>.<kind>}, each in the spec)
+     * and, unless {@code gating} is null, every spec layer's routing. With a null gating the model is treated as
+     * having no routing at all (a dense model recorded on the same tokens as an MoE): batches carry no layers.
+     */
+    public static RoutingCapture openNamed(Path model, ModelProto proto, ProbeSpec spec, GatingConfig gating,
+                                           List<String> hookNames, OrtRunner.Config runnerConfig) {
+        if (gating != null && gating.numExperts() != spec.numExperts() && spec.numExperts() > 0) {
             throw MoescopeException.usage("gating has e=" + gating.numExperts() + " but the model's routers have "
                     + spec.numExperts() + " experts");
         }
         Map<String, String> expose = new LinkedHashMap<>();
-        for (ProbeSpec.Layer l : spec.layers()) {
-            String router = l.hooks().get(ProbeSpec.ROUTER_LOGITS);
-            if (router == null) {
-                throw MoescopeException.badInput(model, "layer " + l.layer() + " has no router_logits hook");
-            }
-            expose.put(l.hookName(ProbeSpec.ROUTER_LOGITS), router);
-            for (String kind : hookKinds) {
-                String t = l.hooks().get(kind);
-                if (t == null) {
-                    throw MoescopeException.badInput(model, "layer " + l.layer() + " has no '" + kind
-                            + "' hook (hooks: " + l.hooks().keySet() + "); name it in a --spec file");
+        List<ProbeSpec.Layer> routed = new ArrayList<>();
+        if (gating != null) {
+            for (ProbeSpec.Layer l : spec.layers()) {
+                String router = l.hooks().get(ProbeSpec.ROUTER_LOGITS);
+                if (router == null) {
+                    throw MoescopeException.badInput(model, "layer " + l.layer() + " has no router_logits hook;"
+                            + " name it in a --spec file, or record without routing");
                 }
-                expose.put(l.hookName(kind), t);
+                expose.put(l.hookName(ProbeSpec.ROUTER_LOGITS), router);
+                routed.add(l);
             }
         }
+        Map<String, String> all = spec.allHooks();
+        for (String name : hookNames) {
+            String t = all.get(name);
+            if (t == null) {
+                throw MoescopeException.badInput(model, "no hook '" + name + "' (hooks: " + all.keySet()
+                        + "); name it in a --spec file");
+            }
+            expose.put(name, t);
+        }
         Map<Integer, String> topkOutputs = new LinkedHashMap<>();
-        for (ProbeSpec.TopKSite s : spec.topK()) {
-            if (s.layer() != null && s.op().equals("TopK") && !topkOutputs.containsKey(s.layer())) {
-                String indices = topKIndices(proto, s.node());
-                if (indices != null) {
-                    String name = ProbeSpec.hookName(s.layer(), "graph_topk_ids");
-                    expose.put(name, indices);
-                    topkOutputs.put(s.layer(), name);
+        if (gating != null) {
+            for (ProbeSpec.TopKSite s : spec.topK()) {
+                if (s.layer() != null && s.op().equals("TopK") && !topkOutputs.containsKey(s.layer())) {
+                    String indices = topKIndices(proto, s.node());
+                    if (indices != null) {
+                        String name = ProbeSpec.hookName(s.layer(), "graph_topk_ids");
+                        expose.put(name, indices);
+                        topkOutputs.put(s.layer(), name);
+                    }
                 }
             }
         }
@@ -90,21 +124,22 @@ public final class RoutingCapture implements AutoCloseable {
         OrtRunner runner = OrtRunner.open(new OrtRunner.Config(edited, runnerConfig.device(), runnerConfig.threads(),
                 runnerConfig.optimization()));
         Map<String, String> outputs = exposed.outputs();
-        RoutingCapture c = new RoutingCapture(runner, spec, gating, hookKinds, edited,
+        RoutingCapture c = new RoutingCapture(runner, routed, gating, hookNames, edited,
                 runner.outputNames().contains(LOGITS));
         topkOutputs.forEach((layer, name) -> c.graphTopK.put(layer, outputs.get(name)));
         c.aliases.putAll(outputs);
         return c;
     }
 
-    private RoutingCapture(OrtRunner runner, ProbeSpec spec, GatingConfig gating, List<String> hookKinds,
-                           Path editedModel, boolean predict) {
+    private RoutingCapture(OrtRunner runner, List<ProbeSpec.Layer> routed, GatingConfig gating,
+                           List<String> hookNames, Path editedModel, boolean predict) {
         this.runner = runner;
-        this.spec = spec;
+        this.routed = List.copyOf(routed);
         this.gating = gating;
-        this.gate = new Gate(gating);
-        this.hookKinds = List.copyOf(hookKinds);
+        this.gate = gating == null ? null : new Gate(gating);
+        this.hookNames = List.copyOf(hookNames);
         this.editedModel = editedModel;
+        this.hasLogits = predict;
         this.predict = predict;
     }
 
@@ -119,6 +154,40 @@ public final class RoutingCapture implements AutoCloseable {
 
     public Path editedModel() {
         return editedModel;
+    }
+
+    /** The gating used to re-derive top-k, or null when routing is not captured. */
+    public GatingConfig gating() {
+        return gating;
+    }
+
+    /**
+     * Turns the next-token prediction on or off (on by default when the model has {@code logits}). Off, the
+     * logits output is not requested nor scanned: a store does not record predictions, and the argmax over the
+     * vocabulary of every token is a cost comparable to a small model's forward pass.
+     */
+    public RoutingCapture predictions(boolean on) {
+        this.predict = on && hasLogits;
+        return this;
+    }
+
+    /**
+     * With {@code on}, the logits output is requested (and copied to the host) even when predictions are off, so
+     * that a benchmark's capture runs the same outputs as a bare logits-only loop plus the captured ones.
+     */
+    public RoutingCapture requestLogits(boolean on) {
+        this.requestLogits = on && hasLogits;
+        return this;
+    }
+
+    /** Layers whose routing each batch carries, in order. */
+    public List<Integer> routedLayers() {
+        return routed.stream().map(ProbeSpec.Layer::layer).toList();
+    }
+
+    /** Hook names each batch carries. */
+    public List<String> hookNames() {
+        return hookNames;
     }
 
     public OrtRunner runner() {
@@ -143,14 +212,14 @@ public final class RoutingCapture implements AutoCloseable {
         }
         TokenBatch batch = TokenBatch.pad(seqs, 0);
         Set<String> want = new LinkedHashSet<>();
-        for (ProbeSpec.Layer l : spec.layers()) {
+        for (ProbeSpec.Layer l : routed) {
             want.add(aliases.get(l.hookName(ProbeSpec.ROUTER_LOGITS)));
-            for (String k : hookKinds) {
-                want.add(aliases.get(l.hookName(k)));
-            }
+        }
+        for (String h : hookNames) {
+            want.add(aliases.get(h));
         }
         want.addAll(graphTopK.values());
-        if (predict) {
+        if (predict || requestLogits) {
             want.add(LOGITS);
         }
         Map<String, HostTensor> out = runner.run(batch, want);
@@ -168,8 +237,8 @@ public final class RoutingCapture implements AutoCloseable {
                 tokens.add(new CapturedBatch.Token(w.doc(), w.domain(), w.start() + s, w.ids()[s], w.next()[s], predicted));
             }
         }
-        int nl = spec.layers().size();
-        int e = gating.numExperts();
+        int nl = routed.size();
+        int e = gating == null ? 0 : gating.numExperts();
         int[] layerIds = new int[nl];
         int[][][] experts = new int[nl][rows.size()][];
         float[][][] weights = new float[nl][rows.size()][];
@@ -177,7 +246,7 @@ public final class RoutingCapture implements AutoCloseable {
         Map<String, float[]> hooks = new LinkedHashMap<>();
         Map<String, Integer> widths = new LinkedHashMap<>();
         for (int li = 0; li < nl; li++) {
-            ProbeSpec.Layer l = spec.layers().get(li);
+            ProbeSpec.Layer l = routed.get(li);
             layerIds[li] = l.layer();
             HostTensor lg = rowsOf(out.get(aliases.get(l.hookName(ProbeSpec.ROUTER_LOGITS))), batch, e);
             String topkName = graphTopK.get(l.layer());
@@ -192,18 +261,17 @@ public final class RoutingCapture implements AutoCloseable {
                     checkAgainstGraph(r, graphIds, row);
                 }
             }
-            for (String k : hookKinds) {
-                String name = l.hookName(k);
-                HostTensor h = out.get(aliases.get(name));
-                int width = h.width();
-                rowsOf(h, batch, width);
-                float[] vals = new float[rows.size() * width];
-                for (int i = 0; i < rows.size(); i++) {
-                    System.arraycopy(h.floats(), rows.get(i) * width, vals, i * width, width);
-                }
-                hooks.put(name, vals);
-                widths.put(name, width);
+        }
+        for (String name : hookNames) {
+            HostTensor h = out.get(aliases.get(name));
+            int width = h.width();
+            rowsOf(h, batch, width);
+            float[] vals = new float[rows.size() * width];
+            for (int i = 0; i < rows.size(); i++) {
+                System.arraycopy(h.floats(), rows.get(i) * width, vals, i * width, width);
             }
+            hooks.put(name, vals);
+            widths.put(name, width);
         }
         return new CapturedBatch(tokens, layerIds, experts, weights, routerLogits, hooks, widths);
     }

@@ -3,7 +3,9 @@
  * prepares an edited model exposing each layer's router logits (and requested hooks), runs padded batches of
  * {@link dev.moescope.probe.corpus.Window}s, re-derives top-k ids and weights in Java with the model's gating
  * (checking them against the graph's own TopK where it has one), and hands each batch's real, scored tokens to a
- * {@link dev.moescope.probe.capture.CaptureSink}: the routing analyses today, the activation store writer next.
- * {@link dev.moescope.probe.capture.CorpusProbe} drives it over a corpus.
+ * {@link dev.moescope.probe.capture.CaptureSink}: the routing analyses ({@link dev.moescope.probe.capture.AnalysisSink})
+ * or the activation store ({@link dev.moescope.probe.capture.StoreSink}: one store document per corpus document,
+ * resumable after its last committed document). {@link dev.moescope.probe.capture.CorpusProbe} drives it over a
+ * corpus. A capture opened without gating records hooks only (a dense twin on the same tokens).
  */
 package dev.moescope.probe.capture;

@@ -138,6 +138,40 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
         return new GatingConfig(scheme, e, k, norm, groups, topkGroups, scale, null);
     }
 
+    /** File name of the export sidecar looked for beside a model. */
+    public static final String SIDECAR = "moescope-export.json";
+
+    /**
+     * The gating of {@code model}: {@code option} (the {@code --gating} text) if given, else the export sidecar
+     * {@code moescope-export.json} beside the model when it describes a gating, else {@code graphGuess} (what the
+     * graph's ops suggest, may be null); bad input naming the model when none says.
+     */
+    public static GatingConfig forModel(String option, Path model, String graphGuess, int graphExperts) {
+        if (option != null) {
+            return parse(option, graphExperts);
+        }
+        Path sidecar = model.toAbsolutePath().resolveSibling(SIDECAR);
+        if (Files.isRegularFile(sidecar)) {
+            try {
+                JsonElement e = JsonParser.parseString(Files.readString(sidecar));
+                if (e.isJsonObject() && e.getAsJsonObject().has("gating")
+                        && e.getAsJsonObject().get("gating").isJsonObject()) {
+                    return fromSidecar(sidecar);
+                }
+            } catch (IOException | RuntimeException e) {
+                if (e instanceof MoescopeException me) {
+                    throw me;
+                }
+                throw MoescopeException.badInput(sidecar, "not a readable JSON export sidecar: " + e.getMessage(), e);
+            }
+        }
+        if (graphGuess == null) {
+            throw MoescopeException.badInput(model, "cannot tell the gating from the graph or a " + SIDECAR
+                    + " sidecar; pass --gating (e.g. mixtral, softmax-topk:k=8)");
+        }
+        return parse(graphGuess, graphExperts);
+    }
+
     /**
      * Reads the gating from an export sidecar JSON file. The keys may sit at the top level or under {@code "gating"};
      * moescope's own names ({@code scheme}, {@code num_experts}, {@code top_k}, {@code normalize}) and Hugging Face
@@ -195,8 +229,16 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
             scheme = GatingScheme.SIGMOID_GROUPED;
         } else if (o.has("norm_topk_prob")) {
             scheme = o.get("norm_topk_prob").getAsBoolean() ? GatingScheme.SOFTMAX_TOPK_RENORM : GatingScheme.SOFTMAX_TOPK;
+        } else if (o.has("score_function") && o.get("score_function").isJsonPrimitive()) {
+            // moescope's export sidecar (moescope.export/1)
+            boolean before = !o.has("score_before_topk") || o.get("score_before_topk").getAsBoolean();
+            boolean normTopK = o.has("normalize_topk") && o.get("normalize_topk").getAsBoolean();
+            scheme = o.get("score_function").getAsString().equals("sigmoid") ? GatingScheme.SIGMOID_GROUPED
+                    : !before ? GatingScheme.TOPK_SOFTMAX
+                    : normTopK ? GatingScheme.SOFTMAX_TOPK_RENORM : GatingScheme.SOFTMAX_TOPK;
         } else {
-            throw MoescopeException.badInput("gating: no 'scheme', 'model_type', 'scoring_func' or 'norm_topk_prob' key");
+            throw MoescopeException.badInput("gating: no 'scheme', 'model_type', 'scoring_func', 'score_function' or"
+                    + " 'norm_topk_prob' key");
         }
         int e = firstInt(o, "num_experts", "num_local_experts", "n_routed_experts");
         int k = firstInt(o, "top_k", "num_experts_per_tok", "k");
@@ -211,6 +253,8 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
             norm = o.get("normalize").getAsBoolean();
         } else if (o.has("norm_topk_prob")) {
             norm = o.get("norm_topk_prob").getAsBoolean();
+        } else if (o.has("normalize_topk") && o.get("normalize_topk").isJsonPrimitive()) {
+            norm = o.get("normalize_topk").getAsBoolean();
         } else if (o.has("normalize_routing_weights")) {
             norm = o.get("normalize_routing_weights").getAsInt() != 0;
         } else {

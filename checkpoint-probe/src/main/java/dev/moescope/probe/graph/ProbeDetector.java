@@ -97,6 +97,22 @@ public final class ProbeDetector {
         return new ProbeSpec(path.toString(), source, experts, gating, layers, sites);
     }
 
+    /**
+     * The spec of a model recorded without routing (a dense twin): its {@code blocks.<L>.<hook>} outputs only, no
+     * router search. A model without such outputs is bad input pointing to {@code --spec}.
+     */
+    public static ProbeSpec detectHooks(ModelProto model, Path path) {
+        GraphIndex idx = new GraphIndex(model.getGraph());
+        Map<Integer, Map<String, String>> hookOutputs = hookOutputs(idx);
+        if (hookOutputs.isEmpty()) {
+            throw MoescopeException.badInput(path, "no blocks.<L>.<hook> outputs to record; name the tensors in a "
+                    + "probe spec JSON and pass it with --spec");
+        }
+        List<ProbeSpec.Layer> layers = new ArrayList<>();
+        hookOutputs.forEach((layer, h) -> layers.add(new ProbeSpec.Layer(layer, h, null)));
+        return new ProbeSpec(path.toString(), "hook outputs", 0, null, layers, List.of());
+    }
+
     static List<Router> findRouters(GraphIndex idx) {
         List<Router> found = new ArrayList<>();
         Set<String> seen = new HashSet<>();

@@ -10,6 +10,9 @@ import dev.moescope.probe.capture.AnalysisSink;
 import dev.moescope.probe.capture.CapturedBatch;
 import dev.moescope.probe.capture.CorpusProbe;
 import dev.moescope.probe.capture.RoutingCapture;
+import dev.moescope.probe.capture.StoreSink;
+import dev.moescope.probe.corpus.Document;
+import dev.moescope.store.Identity;
 import dev.moescope.probe.corpus.CorpusReader;
 import dev.moescope.probe.corpus.TextTokenizer;
 import dev.moescope.probe.corpus.Window;
@@ -45,8 +48,9 @@ import java.util.Set;
         mixinStandardHelpOptions = true,
         description = {
             "Probe capture overhead: tokens/s of routing capture (router logits + hooks exposed, Java top-k,",
-            "rows copied out), and with the routing analyses fed, vs a bare ONNX Runtime loop requesting only",
-            "logits, over the same batches with the same session options. Store writing is not included yet."},
+            "rows copied out), with the activation store written (tokens, routing, hooks; committed and fsynced),",
+            "and with the routing analyses fed, vs a bare ONNX Runtime loop requesting only logits, over the same",
+            "batches with the same session options, in one run."},
         footer = {"", "Example:",
             "  moescope bench probe-capture model.onnx --tokenizer tokenizer.json --corpus corpus.jsonl \\",
             "      --seq-len 128 --batch 8 --max-tokens 20000 --repeats 3 --threads 2 --out runs/bench-probe"})
@@ -94,10 +98,7 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         }
         ModelProto proto = ModelFiles.load(model);
         ProbeSpec probe = ProbeDetector.detect(proto, model);
-        if (probe.gating() == null) {
-            throw MoescopeException.badInput(model, "cannot tell the gating from the graph; use a model with TopK routing");
-        }
-        GatingConfig gating = GatingConfig.parse(probe.gating(), probe.numExperts());
+        GatingConfig gating = GatingConfig.forModel(null, model, probe.gating(), probe.numExperts());
         List<String> kinds = hooks.equals(List.of("none")) ? List.of() : hooks;
         List<List<Window>> batches = new ArrayList<>();
         CorpusProbe.Result prepared;
@@ -111,28 +112,47 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         double bareBest = Double.MAX_VALUE;
         double captureBest = Double.MAX_VALUE;
         double analyseBest = Double.MAX_VALUE;
+        double storeBest = Double.MAX_VALUE;
+        double runBest = Double.MAX_VALUE;
+        Path scratch = Files.createTempDirectory("moescope-bench-store");
+        Identity modelId = new Identity(model.getFileName().toString(), "");
+        Identity tokenizerId = new Identity(tokenizer.getFileName().toString(), "");
         try (OrtRunner bare = OrtRunner.open(cfg);
              RoutingCapture capture = RoutingCapture.open(model, proto, probe, gating, kinds, cfg)) {
             bareLoop(bare, batches); // warm-up
             captureLoop(capture, batches, gating, true);
+            storeLoop(capture, batches, scratch.resolve("warm-up"), modelId, tokenizerId, true);
             for (int r = 0; r < repeats; r++) {
                 bareBest = Math.min(bareBest, bareLoop(bare, batches));
                 captureBest = Math.min(captureBest, captureLoop(capture, batches, gating, false));
+                storeBest = Math.min(storeBest, storeLoop(capture, batches, scratch.resolve("pass-" + r), modelId,
+                        tokenizerId, true));
+                runBest = Math.min(runBest, storeLoop(capture, batches, scratch.resolve("run-" + r), modelId,
+                        tokenizerId, false));
                 analyseBest = Math.min(analyseBest, captureLoop(capture, batches, gating, true));
             }
+        } finally {
+            deleteTree(scratch);
         }
         double bareTps = tokens / bareBest;
         double captureTps = tokens / captureBest;
         double overhead = captureBest / bareBest - 1;
         double analyseTps = tokens / analyseBest;
+        double storeTps = tokens / storeBest;
+        double storeOverhead = storeBest / bareBest - 1;
+        double runTps = tokens / runBest;
         String load = loadAverage();
         PrintWriter w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "%d tokens x %d passes, seq-len %d, batch %d, threads %d, hooks %s%n", tokens, repeats,
                 seqLen, batch, common.threads, kinds);
         w.printf(Locale.ROOT, "bare ORT (logits only): %.0f tok/s%n", bareTps);
         w.printf(Locale.ROOT, "probe capture:          %.0f tok/s%n", captureTps);
+        w.printf(Locale.ROOT, "capture + store:        %.0f tok/s   (logits requested too, as in the bare loop)%n", storeTps);
+        w.printf(Locale.ROOT, "as 'probe run':         %.0f tok/s   (capture + store, logits not requested: %+.1f %%)%n",
+                runTps, 100 * (runBest / bareBest - 1));
         w.printf(Locale.ROOT, "capture + analyses:     %.0f tok/s%n", analyseTps);
-        w.printf(Locale.ROOT, "capture overhead: %+.1f %% (target <= 15 %%)   load average: %s%n", 100 * overhead, load);
+        w.printf(Locale.ROOT, "overhead vs bare: capture %+.1f %%, capture + store %+.1f %% (target <= 15 %%)"
+                + "   load average: %s%n", 100 * overhead, 100 * storeOverhead, load);
         if (out != null) {
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("provenance", Provenance.start("bench probe-capture").parameter("model", model)
@@ -145,7 +165,11 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
             s.put("captureOverhead", overhead);
             s.put("captureAndAnalysesTokensPerSecond", analyseTps);
             s.put("loadAverage", load);
-            s.put("storeWritingIncluded", false);
+            s.put("captureAndStoreTokensPerSecond", storeTps);
+            s.put("captureAndStoreOverhead", storeOverhead);
+            s.put("probeRunTokensPerSecond", runTps);
+            s.put("note", "capture loops request logits too (same outputs as the bare loop plus the captured ones);"
+                    + " probeRun is capture + store without logits, as 'probe run' does");
             Json.write(out.resolve("summary.json"), s);
         }
         return 0;
@@ -164,6 +188,8 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
     /** With {@code analyse}, the routing analyses consume each batch; otherwise the batch is only captured. */
     private static double captureLoop(RoutingCapture capture, List<List<Window>> batches, GatingConfig g,
                                       boolean analyse) {
+        // the vocabulary analysis uses predictions; bare capture does not, but requests logits as the bare loop does
+        capture.predictions(analyse).requestLogits(true);
         RoutingAnalysis analysis = new RoutingAnalysis(g.numExperts(), g.topK(), 1);
         AnalysisSink sink = new AnalysisSink(analysis, false);
         long t0 = System.nanoTime();
@@ -179,6 +205,46 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
             throw new IllegalStateException("nothing captured");
         }
         return (System.nanoTime() - t0) / 1e9;
+    }
+
+    /** Capture and write every batch to a new store at {@code dir} (committed, so fsynced, inside the timing). */
+    private static double storeLoop(RoutingCapture capture, List<List<Window>> batches, Path dir, Identity model,
+                                    Identity tokenizer, boolean withLogits) throws IOException {
+        capture.predictions(false).requestLogits(withLogits);
+        long t0 = System.nanoTime();
+        long[] announced = {-1};
+        StoreSink sink = new StoreSink(new StoreSink.Options(dir, model, tokenizer, false, 65_536, false,
+                Provenance.start("bench probe-capture").build()));
+        try {
+            for (List<Window> b : batches) {
+                for (Window w : b) {
+                    if (w.doc() != announced[0]) {
+                        sink.document(new Document(w.doc(), "doc-" + w.doc(), w.domain(), ""));
+                        announced[0] = w.doc();
+                    }
+                }
+                sink.accept(capture.capture(b));
+            }
+        } finally {
+            sink.close();
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        if (sink.rows() == 0) {
+            throw new IllegalStateException("nothing stored");
+        }
+        deleteTree(dir);
+        return seconds;
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var walk = Files.walk(p)) {
+            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(q);
+            }
+        }
     }
 
     private static String loadAverage() {
