@@ -6,8 +6,9 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.File;
-import java.nio.file.Files;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -51,15 +52,23 @@ class CrashSafetyTest {
         int kills = 0;
         List<String> log = new ArrayList<>();
         for (int attempt = 0; attempt < 8; attempt++) {
+            // Kill after a random number of documents (plus a few ms, to land anywhere inside the next document's
+            // writes, a shard rename or a manifest update): measured in progress, not wall time, so the test kills
+            // mid-write on a fast machine and a slow one alike. At most 2000 documents an attempt keeps >= 3 kills.
             Process p = child(dir);
-            long delay = 700 + random.nextInt(1800);
-            boolean finished = p.waitFor(delay, TimeUnit.MILLISECONDS);
+            int docs = 200 + random.nextInt(1800);
+            int jitterMs = random.nextInt(4);
+            boolean finished = !readsDocuments(p, docs);
             if (!finished) {
+                Thread.sleep(jitterMs);
                 p.destroyForcibly(); // SIGKILL on Linux: no shutdown hooks, no finally blocks
                 p.waitFor();
                 kills++;
+            } else {
+                p.waitFor();
             }
-            log.add("attempt " + attempt + " after " + delay + " ms: " + (finished ? "finished" : "killed"));
+            log.add("attempt " + attempt + " after " + docs + " documents + " + jitterMs + " ms: "
+                    + (finished ? "finished" : "killed"));
             if (!StoreWriter.exists(dir)) {
                 continue; // killed before the manifest was first written
             }
@@ -76,8 +85,9 @@ class CrashSafetyTest {
         System.out.println("crash safety: " + String.join("\n", log));
         assertTrue(kills >= 3, "the child should have been killed mid-write several times: " + log);
         Process last = child(dir);
+        readsDocuments(last, Integer.MAX_VALUE); // drain its output until it ends
         assertTrue(last.waitFor(120, TimeUnit.SECONDS), "final resume finishes");
-        assertEquals(0, last.exitValue(), new String(last.getInputStream().readAllBytes()));
+        assertEquals(0, last.exitValue());
 
         StoreVerifier.Report report = StoreVerifier.verify(dir);
         assertTrue(report.uncommitted().isEmpty(), "resume cleaned up: " + report.uncommitted());
@@ -101,13 +111,23 @@ class CrashSafetyTest {
         }
     }
 
+    /** Reads the child's "doc N" lines until {@code n} were seen (true) or its output ended (false). */
+    private static boolean readsDocuments(Process p, int n) throws Exception {
+        BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+        int seen = 0;
+        for (String line; (line = out.readLine()) != null; ) {
+            if (line.startsWith("doc ") && ++seen >= n) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static Process child(Path dir) throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         List<String> cmd = new ArrayList<>(List.of(java, "--add-opens=java.base/java.nio=ALL-UNNAMED",
                 "-Xmx256m", "-cp", System.getProperty("java.class.path"), CrashingWriterMain.class.getName(),
                 dir.toString(), Integer.toString(TARGET_DOCS), Long.toString(CORPUS_SEED)));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.redirectOutput(Files.createTempFile("crash-child", ".log").toFile());
-        return pb.start();
+        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 }

@@ -23,7 +23,12 @@ public final class CrashingWriterMain {
                 : StoreWriter.create(dir, spec, TestStores.provenance())) {
             System.out.println("resuming at document " + w.documentsCommitted());
             System.out.flush();
-            corpus.write(w, w.documentsCommitted(), target);
+            // one document at a time, announcing each, so the parent can kill at a point measured in progress
+            for (long d = w.documentsCommitted(); d < target; d++) {
+                corpus.write(w, d, d + 1);
+                System.out.println("doc " + d);
+            }
+            System.out.flush();
         }
         System.out.println("done");
     }
