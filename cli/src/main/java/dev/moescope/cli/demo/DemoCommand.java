@@ -26,15 +26,17 @@ import java.util.concurrent.Callable;
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
         description = {"Run moescope end to end on the bundled fixtures, offline, and say what ran:",
-            "toy models (dense vs MoE features per dimension, a phase diagram), then the MoE Lens top-k sweep and",
-            "logit lens on the fixture MoE over the fixture corpus. Every stage writes summary.json under --out."},
+            "toy models (dense vs MoE features per dimension, a phase diagram); the MoE Lens top-k sweep and logit",
+            "lens on the fixture MoE; MoE and dense activation stores recorded on the fixture corpus; a routing",
+            "analysis; a BatchTopK SAE trained and evaluated on a MoE hook. Every stage writes summary.json under --out."},
         footer = {"", "Example:", "  moescope demo --out demo-run"})
 public final class DemoCommand implements Callable<Integer> {
 
     /** Stages of the full pipeline that do not exist yet; printed so the demo never pretends. */
-    static final List<String> NOT_YET_BUILT = List.of(
-            "probe run into MoE and dense stores", "routing analysis of the store", "SAE on a store hook",
-            "crosscoder and diff", "HTML report");
+    static final List<String> NOT_YET_BUILT = List.of("crosscoder and diff", "HTML report");
+
+    /** The hook the SAE is trained on (and the crosscoder will pair): the residual stream after block 2. */
+    static final String HOOK = "blocks.2.resid_post";
 
     @CommandLine.Mixin
     CommonOptions common;
@@ -53,6 +55,9 @@ public final class DemoCommand implements Callable<Integer> {
     List<Stage> stages() {
         String seed = Long.toString(common.seed);
         Path moe = Fixtures.path(Fixtures.MOE_MODEL).resolve(Fixtures.MODEL_FILE);
+        // the logits-only export: what users' exports usually look like, so routing is found by graph surgery
+        Path moePlain = Fixtures.path(Fixtures.MOE_LOGITS_ONLY_MODEL).resolve(Fixtures.MODEL_FILE);
+        Path dense = Fixtures.path(Fixtures.DENSE_MODEL).resolve(Fixtures.MODEL_FILE);
         String tokenizer = Fixtures.path(Fixtures.TOKENIZER).toString();
         String corpus = Fixtures.path(Fixtures.CORPUS).toString();
         return List.of(
@@ -65,8 +70,23 @@ public final class DemoCommand implements Callable<Integer> {
                         List.of("probe", "inspect", moe.toString())),
                 new Stage("probe: MoE Lens top-k sweep and logit lens over all four domains",
                         List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
-                                "--seq-len", "128", "--both-variants",
-                                "--out", dir("probe/lens"))));
+                                "--bos", "0", "--seq-len", "128", "--both-variants", "--out", dir("probe/lens"))),
+                new Stage("probe: record the MoE's routing and " + HOOK + " into an activation store",
+                        List.of("probe", "run", "--model", moePlain.toString(), "--tokenizer", tokenizer, "--corpus",
+                                corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK, "--out", dir("stores/moe"))),
+                new Stage("probe: record the dense twin's " + HOOK + " on the same tokens",
+                        List.of("probe", "run", "--model", dense.toString(), "--no-routing", "--tokenizer", tokenizer,
+                                "--corpus", corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK,
+                                "--out", dir("stores/dense"))),
+                new Stage("probe: routing analysis of the MoE store (load, domain specialisation, co-activation)",
+                        List.of("probe", "analyze", dir("stores/moe"), "--out", dir("probe/analysis"))),
+                new Stage("sae: a BatchTopK SAE on the MoE's " + HOOK,
+                        List.of("sae", "train", "--store", dir("stores/moe"), "--hook", HOOK, "--latents", "768",
+                                "--k", "16", "--batch", "1024", "--steps", "600", "--warmup", "50",
+                                "--threshold-start", "200", "--dead-tokens", "200000", "--seed", seed,
+                                "--out", dir("sae/moe"))),
+                new Stage("sae: evaluate it on held-out documents (FVE, L0, dead latents, top contexts)",
+                        List.of("sae", "eval", dir("sae/moe"), "--store", dir("stores/moe"))));
     }
 
     private String dir(String stage) {
