@@ -1,6 +1,7 @@
 package dev.moescope.cli;
 
 import java.io.IOException;
+import java.net.InetAddress;
 import java.net.SocketPermission;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
@@ -19,8 +20,12 @@ import java.security.Permission;
  */
 public final class NoNetworkMain {
 
+    /** This machine's own host name: resolving it is local (AWT's font set-up does, for instance), not outbound. */
+    private static String self;
+
     public static void main(String[] args) throws Exception {
         Path log = Path.of(args[0]);
+        self = InetAddress.getLocalHost().getHostName(); // before the guard is in place: no recursion
         System.setSecurityManager(new SecurityManager() {
             @Override
             public void checkPermission(Permission p) {
@@ -53,10 +58,10 @@ public final class NoNetworkMain {
             return false; // listen/accept on this machine
         }
         String host = p.getName().replaceFirst(":[^:\\]]*$", "").replace("[", "").replace("]", "");
-        // Loopback only. (No lookup of this machine's own name here: that lookup would itself ask this
-        // security manager for a permission and recurse.)
+        // Loopback and this machine's own name only (looked up once, before the guard was installed: a lookup
+        // from here would ask this security manager for a permission and recurse).
         return !(host.equals("localhost") || host.startsWith("127.") || host.equals("::1")
-                || host.equals("0:0:0:0:0:0:0:1") || host.isEmpty());
+                || host.equals("0:0:0:0:0:0:0:1") || host.isEmpty() || host.equalsIgnoreCase(self));
     }
 
     private static synchronized void record(Path log, SocketPermission p) {
