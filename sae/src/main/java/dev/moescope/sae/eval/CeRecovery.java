@@ -82,7 +82,7 @@ public final class CeRecovery {
             Map<String, String> p = m.provenance().parameters();
             Path model = modelOverride != null ? modelOverride : Path.of(p.get("model"));
             if (!Files.isRegularFile(model)) {
-                throw MoescopeException.badInput(model, "model the store was recorded with is not there; pass --model PATH");
+                throw MoescopeException.badInput(model, "model the store was recorded with is not there; pass --model PATH (or --no-ce)");
             }
             String sha = Hashing.describe(model).sha256();
             if (!sha.equals(m.model().sha256())) {
