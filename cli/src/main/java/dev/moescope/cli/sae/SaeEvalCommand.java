@@ -6,7 +6,11 @@ import dev.moescope.core.djl.DjlRuntime;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.sae.data.ActivationSource;
+import dev.moescope.sae.data.StoreSource;
+import dev.moescope.sae.eval.CeRecovery;
 import dev.moescope.sae.eval.SaeEvaluation;
+import dev.moescope.store.manifest.Manifest;
+import dev.moescope.store.stream.DocumentSplit;
 import dev.moescope.sae.io.SaeLensExport;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -28,10 +32,14 @@ import java.util.concurrent.Callable;
                 + "histogram, cos(x, x^), |x^|/|x|; on synthetic data also recovery of the true dictionary.",
                 "On a store, also the top-activating contexts of every latent from the store's tokens (token "
                         + "strings if stored, else ids; with document id, domain, position).",
+                "On a store recorded by `probe run`, also CE loss recovered: (CE_zero - CE_sae)/(CE_zero - CE_clean) on "
+                        + "the held-out documents re-run through the model (zero ablation; the mean-ablation variant "
+                        + "too), after checking that the model's hash and the clean hook match the store.",
                 "Writes OUT/summary.json, OUT/density.png (OUT/recovery.png on synthetic data, OUT/contexts.csv and "
                         + "OUT/contexts.json on a store)."},
         footer = {"", "Example:", "  moescope sae eval runs/sae-synth",
-                "  moescope sae eval runs/sae-l3 --store runs/store   # + OUT/contexts.csv, OUT/contexts.json"})
+                "  moescope sae eval runs/sae-l3 --store runs/store   # + contexts; + CE loss recovered on a probe store",
+                "  moescope sae eval runs/sae-l3 --store runs/store --model moved/model.onnx"})
 public final class SaeEvalCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
@@ -54,6 +62,16 @@ public final class SaeEvalCommand implements Callable<Integer> {
     @Option(names = "--contexts", paramLabel = "N", defaultValue = "10", description = "With a store: top-activating "
             + "contexts kept per latent, 0 for none (default: ${DEFAULT-VALUE}).")
     int contexts;
+
+    @Option(names = "--ce", negatable = true, description = "With --store: CE loss recovered, by re-running the "
+            + "store's held-out documents through its model with the hook spliced (SAE x^, zeros, mean). Default: "
+            + "on for stores recorded by `probe run`, skipped with a note otherwise; --ce makes a store that cannot "
+            + "give it an error (exit 3), --no-ce skips it.")
+    Boolean ce;
+
+    @Option(names = "--model", paramLabel = "PATH", description = "With --store: the ONNX model the store was "
+            + "recorded with, if it moved from the path the manifest records (its SHA-256 must match).")
+    Path model;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: RUN/eval).")
     Path out;
@@ -94,10 +112,37 @@ public final class SaeEvalCommand implements Callable<Integer> {
                 throw MoescopeException.badInput(store, "width mismatch: hook " + src.get("store.hook") + " has width "
                         + s.width() + ", the SAE in " + run + " was trained on width " + sae.width());
             }
-            SaeEvaluation.run(engine, run, s, dir, batch, denseCutoff, contexts, common.threads, prov,
+            CeRecovery.Result ceResult = ceLoss(engine, sae, src, prov);
+            SaeEvaluation.run(engine, run, s, dir, batch, denseCutoff, contexts, common.threads, prov, ceResult,
                     spec.commandLine().getOut());
         }
         return 0;
+    }
+
+    /** CE loss recovered on the store's held-out documents, or null when not asked for or not possible. */
+    private CeRecovery.Result ceLoss(Engine engine, SaeLensExport.RawSae sae, Map<String, String> src,
+                                     Provenance.Builder prov) {
+        if (Boolean.FALSE.equals(ce)) {
+            return null;
+        }
+        if (store == null) {
+            if (Boolean.TRUE.equals(ce)) {
+                throw MoescopeException.usage("--ce needs --store STORE (a store recorded by `probe run`)");
+            }
+            return null;
+        }
+        if (!CeRecovery.probeRecorded(Manifest.read(store)) && ce == null) {
+            spec.commandLine().getErr().println("moescope: note: CE loss recovered skipped: it needs a store "
+                    + "recorded by `moescope probe run`, " + store + " was not");
+            return null;
+        }
+        prov.parameter("ce", true);
+        if (model != null) {
+            prov.parameter("model", model).input(model);
+        }
+        StoreSource.Spec s = StoreSource.Spec.from(src);
+        return CeRecovery.compute(engine, sae, store, s.hook(), new DocumentSplit(s.seed(), s.validationFraction()),
+                model, common.threads);
     }
 
     /** The store source to evaluate on: --store with the run's hook, seed and split unless overridden. */

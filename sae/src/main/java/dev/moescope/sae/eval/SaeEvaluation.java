@@ -23,7 +23,8 @@ public final class SaeEvaluation {
     /** What {@code eval/summary.json} holds. */
     public record Summary(Provenance provenance, Map<String, String> source, long tokens, int k, double threshold,
                           Metrics withThreshold, Metrics withBatchTopK, Density density, Double recoveredFraction,
-                          Double recoveryCosineCutoff, Double meanBestCosine, Integer latentsWithContexts) {
+                          Double recoveryCosineCutoff, Double meanBestCosine, Integer latentsWithContexts,
+                          CeRecovery.Result ceLoss) {
     }
 
     /** Tokens shown around an active token in {@code contexts.csv}: this many before and after, same document. */
@@ -38,6 +39,14 @@ public final class SaeEvaluation {
     public static Summary run(Engine engine, Path runDir, ActivationSource source, Path outDir, int batchRows,
                               double denseCutoff, int contextsPerLatent, int threads, Provenance.Builder provenance,
                               PrintWriter out) {
+        return run(engine, runDir, source, outDir, batchRows, denseCutoff, contextsPerLatent, threads, provenance,
+                null, out);
+    }
+
+    /** As above, recording {@code ce} (CE loss recovered, computed by {@link CeRecovery}; null if not computed). */
+    public static Summary run(Engine engine, Path runDir, ActivationSource source, Path outDir, int batchRows,
+                              double denseCutoff, int contextsPerLatent, int threads, Provenance.Builder provenance,
+                              CeRecovery.Result ce, PrintWriter out) {
         SaeLensExport.RawSae sae = SaeLensExport.read(runDir);
         if (source.validationRows() == 0) {
             throw MoescopeException.badInput(source.name() + ": no held-out rows to evaluate on (too few documents "
@@ -69,7 +78,7 @@ public final class SaeEvaluation {
         Summary summary = new Summary(prov, new LinkedHashMap<>(source.describe()),
                 r.tokens(), k, sae.theta(), r.threshold(), r.batchTopK(), density,
                 rec == null ? null : rec.fractionRecovered(), rec == null ? null : cutoff,
-                rec == null ? null : rec.meanMaxCosine(), withContexts);
+                rec == null ? null : rec.meanMaxCosine(), withContexts, ce);
         Json.write(outDir.resolve("summary.json"), summary);
         out.printf("evaluated %s on %,d held-out tokens of %s%n", runDir, r.tokens(), source.name());
         print(out, "threshold θ=" + String.format("%.4g", sae.theta()), r.threshold());
@@ -83,6 +92,12 @@ public final class SaeEvaluation {
         if (withContexts != null) {
             out.printf("top-activating contexts: %d latents x up to %d, from the store's tokens%n", withContexts,
                     contextsPerLatent);
+        }
+        if (ce != null) {
+            out.printf("CE loss on %,d held-out tokens: clean %.4f, SAE %.4f, zero-ablated %.4f, mean-ablated %.4f; "
+                            + "recovered %.4f (from mean %.4f); hook reproduced to max abs diff %.2g%n", ce.tokens(),
+                    ce.ceClean(), ce.ceSae(), ce.ceZeroAblation(), ce.ceMeanAblation(), ce.recovered(),
+                    ce.recoveredFromMean(), ce.hookMaxAbsDiff());
         }
         out.printf("wrote %s, density.png%s%s%n", outDir.resolve("summary.json"), rec == null ? "" : ", recovery.png",
                 withContexts == null ? "" : ", contexts.csv, contexts.json");
