@@ -5,8 +5,6 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -20,24 +18,17 @@ class CliTest {
 
     static final List<String> GROUPS = List.of("toy", "probe", "store", "sae", "crosscoder", "demo", "bench");
 
-    record Run(int code, String out, String err) {
+    static CliRun run(CommandLine cl, String... args) {
+        return CliRun.of(cl, args);
     }
 
-    static Run run(CommandLine cl, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
-    static Run run(String... args) {
-        return run(Moescope.commandLine(), args);
+    static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void helpListsEveryCommandGroup() {
-        Run r = run("--help");
+        CliRun r = run("--help");
         assertEquals(0, r.code());
         for (String g : GROUPS) {
             assertTrue(r.out().contains("  " + g + " "), "help lists " + g + ":\n" + r.out());
@@ -47,7 +38,7 @@ class CliTest {
     @Test
     void everyGroupPrintsRealHelp() {
         for (String g : GROUPS) {
-            Run r = run(g, "--help");
+            CliRun r = run(g, "--help");
             assertEquals(0, r.code(), g);
             assertTrue(r.out().startsWith("Usage: moescope " + g), g + ":\n" + r.out());
             String description = r.out().lines().skip(1).filter(l -> !l.isBlank()).findFirst().orElse("");
@@ -57,7 +48,7 @@ class CliTest {
 
     @Test
     void versionNamesTheBuildAndNativeStack() {
-        Run r = run("--version");
+        CliRun r = run("--version");
         assertEquals(0, r.code());
         assertTrue(r.out().startsWith("moescope 0."), r.out());
         assertTrue(r.out().contains("DJL 0.35.1") && r.out().contains("ONNX Runtime") && r.out().contains("Arrow"));
@@ -65,7 +56,7 @@ class CliTest {
 
     @Test
     void unknownCommandIsOneLineUsageErrorWithExitCode2() {
-        Run r = run("nonsense");
+        CliRun r = run("nonsense");
         assertEquals(2, r.code());
         assertEquals(1, r.err().strip().lines().count(), r.err());
         assertTrue(r.err().startsWith("moescope: ") && r.err().contains("'nonsense'"), r.err());
@@ -73,7 +64,7 @@ class CliTest {
 
     @Test
     void badOptionValueIsUsageError() {
-        Run r = run("doctor", "--threads", "many");
+        CliRun r = run("doctor", "--threads", "many");
         assertEquals(2, r.code());
         assertEquals(1, r.err().strip().lines().count(), r.err());
     }
@@ -103,18 +94,18 @@ class CliTest {
 
     @Test
     void badInputIsOneLineNamingTheFileWithExitCode3() {
-        Run r = run(failing());
+        CliRun r = run(failing());
         assertEquals(3, r.code());
         assertEquals("moescope: in.arrow: truncated file", r.err().strip());
     }
 
     @Test
     void stackTracesOnlyWithVerbose() {
-        Run quiet = run(failing(), "--internal");
+        CliRun quiet = run(failing(), "--internal");
         assertEquals(1, quiet.code());
         assertEquals(1, quiet.err().strip().lines().count(), quiet.err());
         assertTrue(quiet.err().contains("invariant broken") && quiet.err().contains("--verbose"));
-        Run verbose = run(failing(), "--internal", "--verbose");
+        CliRun verbose = run(failing(), "--internal", "--verbose");
         assertEquals(1, verbose.code());
         assertTrue(verbose.err().contains("at dev.moescope.cli.CliTest"), verbose.err());
         run(failing(), "--verbose=false"); // reset the process-wide flag for other tests

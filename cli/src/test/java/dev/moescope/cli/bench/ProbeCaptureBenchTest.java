@@ -2,6 +2,7 @@ package dev.moescope.cli.bench;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.moescope.cli.CliRun;
 import dev.moescope.cli.probe.ProbeInspectCommandTest;
 import dev.moescope.cli.probe.ProbeLensCommandTest;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,7 @@ class ProbeCaptureBenchTest {
         Path corpus = dir.resolve("c.jsonl");
         Files.writeString(corpus, "{\"text\":\"a b a b a a b\",\"domain\":\"x\"}\n".repeat(20));
         Path out = dir.resolve("out");
-        ProbeInspectCommandTest.Run r = ProbeInspectCommandTest.run("bench", "probe-capture", model.toString(),
+        CliRun r = ProbeInspectCommandTest.run("bench", "probe-capture", model.toString(),
                 "--tokenizer", tokenizer.toString(), "--corpus", corpus.toString(), "--seq-len", "8", "--batch", "4",
                 "--max-tokens", "100", "--repeats", "1", "--no-progress", "--out", out.toString());
         assertEquals(0, r.code(), r.err());

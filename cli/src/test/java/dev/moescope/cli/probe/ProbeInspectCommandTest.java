@@ -10,13 +10,10 @@ import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.moescope.cli.Moescope;
+import dev.moescope.cli.CliRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -26,16 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code moescope probe inspect}: detection printed as JSON, --spec, --out, and one-line errors with exit 3. */
 public class ProbeInspectCommandTest {
 
-    public record Run(int code, String out, String err) {
-    }
-
-    public static Run run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    public static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     /** x → MatMul(router [8, 4]) → Softmax → TopK(2); x + Relu(x) as a stand-in MoE output. */
@@ -89,7 +78,7 @@ public class ProbeInspectCommandTest {
     void printsTheDetectedSpecAndWritesSummaryWithProvenance(@TempDir Path dir) throws Exception {
         Path model = routerModel(dir, true);
         Path out = dir.resolve("out");
-        Run r = run("probe", "inspect", model.toString(), "--out", out.toString());
+        CliRun r = run("probe", "inspect", model.toString(), "--out", out.toString());
         assertEquals(0, r.code(), r.err());
         JsonObject spec = JsonParser.parseString(r.out()).getAsJsonObject();
         assertEquals(4, spec.get("numExperts").getAsInt());
@@ -106,11 +95,11 @@ public class ProbeInspectCommandTest {
         // the printed spec, edited, goes back in through --spec
         Path edited = dir.resolve("spec.json");
         Files.writeString(edited, r.out().replace("\"moe\"", "\"s\""));
-        Run again = run("probe", "inspect", model.toString(), "--spec", edited.toString());
+        CliRun again = run("probe", "inspect", model.toString(), "--spec", edited.toString());
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("\"source\": \"spec file\""), again.out());
         Files.writeString(edited, r.out().replace("\"moe\"", "\"nothing_here\""));
-        Run bad = run("probe", "inspect", model.toString(), "--spec", edited.toString());
+        CliRun bad = run("probe", "inspect", model.toString(), "--spec", edited.toString());
         assertEquals(3, bad.code());
         assertEquals("moescope: " + edited + ": layer 0 hook moe_out: no tensor 'nothing_here' in the model",
                 bad.err().strip());
@@ -119,7 +108,7 @@ public class ProbeInspectCommandTest {
     @Test
     void badModelsExitThreeWithOneLineNamingTheFile(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("missing.onnx");
-        Run r = run("probe", "inspect", missing.toString());
+        CliRun r = run("probe", "inspect", missing.toString());
         assertEquals(3, r.code());
         assertEquals("moescope: " + missing + ": no such model file", r.err().strip());
 

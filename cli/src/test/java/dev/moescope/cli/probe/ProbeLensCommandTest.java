@@ -11,6 +11,7 @@ import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.moescope.cli.CliRun;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -149,7 +150,7 @@ public class ProbeLensCommandTest {
     @Test
     void writesPerplexityCosineAndLensWithTheLastLayerReproducingTheLogits() throws Exception {
         Path out = dir.resolve("lens");
-        ProbeInspectCommandTest.Run r = run(args("--out", out.toString(), "--both-variants"));
+        CliRun r = run(args("--out", out.toString(), "--both-variants"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("k=1 raw           perplexity"), r.out());
         assertTrue(r.out().contains("2 documents, 20 tokens, 1 MoE layers, model k = 2 (renormalised"), r.out());
@@ -173,7 +174,7 @@ public class ProbeLensCommandTest {
     @Test
     void badInputsExitThreeWithOneLine() throws Exception {
         Path out = dir.resolve("bad");
-        ProbeInspectCommandTest.Run r = run(args("--out", out.toString(), "--domain-field", "topic"));
+        CliRun r = run(args("--out", out.toString(), "--domain-field", "topic"));
         assertEquals(3, r.code(), r.out() + r.err());
         assertEquals("moescope: " + corpus + ": line 1: no string field 'topic' (fields: [text, domain])", r.err().strip());
 

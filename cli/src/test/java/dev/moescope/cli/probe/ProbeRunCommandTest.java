@@ -2,6 +2,7 @@ package dev.moescope.cli.probe;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
+import dev.moescope.cli.CliRun;
 import dev.moescope.fixtures.Fixtures;
 import dev.moescope.store.ActivationStore;
 import dev.moescope.store.stream.HookBatch;
@@ -42,7 +43,7 @@ class ProbeRunCommandTest {
     static Path corpus;
     static Path moeStore;
     static Path denseStore;
-    static ProbeInspectCommandTest.Run moeRun;
+    static CliRun moeRun;
 
     @BeforeAll
     static void setUp() throws IOException {
@@ -90,7 +91,7 @@ class ProbeRunCommandTest {
         assertTrue(moeRun.out().contains("12 documents"), moeRun.out());
         // the logits-only graph's TopK was found and agrees with Java on every token-layer
         assertTrue(moeRun.out().matches("(?s).*Java top-k = graph TopK on (\\d+)/\\1 token-layers.*"), moeRun.out());
-        ProbeInspectCommandTest.Run verify = run("store", "verify", moeStore.toString());
+        CliRun verify = run("store", "verify", moeStore.toString());
         assertEquals(0, verify.code(), verify.err());
         assertTrue(verify.out().startsWith("ok:"), verify.out());
         try (ActivationStore s = ActivationStore.open(moeStore)) {
@@ -111,10 +112,10 @@ class ProbeRunCommandTest {
     void analyzeReportsDomainDependentRoutingAndAgreementWithTheHookedExport() throws IOException {
         assertEquals(0, moeRun.code(), moeRun.err());
         Path hookedStore = dir.resolve("hooked-store");
-        ProbeInspectCommandTest.Run h = run(probeRun(hookedMoe, hookedStore, "--hooks", "none"));
+        CliRun h = run(probeRun(hookedMoe, hookedStore, "--hooks", "none"));
         assertEquals(0, h.code(), h.err());
         Path out = dir.resolve("analysis");
-        ProbeInspectCommandTest.Run a = run("probe", "analyze", moeStore.toString(), "--compare", hookedStore.toString(),
+        CliRun a = run("probe", "analyze", moeStore.toString(), "--compare", hookedStore.toString(),
                 "--out", out.toString());
         assertEquals(0, a.code(), a.err());
         for (String f : List.of("summary.json", "expert_load.csv", "layer_metrics.csv", "coactivation.csv",
@@ -148,7 +149,7 @@ class ProbeRunCommandTest {
     @Test
     void theDenseTwinRecordsHooksOnTheSameTokensAndPairsWithTheMoeStore() {
         assertEquals(0, moeRun.code(), moeRun.err());
-        ProbeInspectCommandTest.Run d = run(probeRun(dense, denseStore, "--no-routing", "--hooks", "resid_post,mlp_out"));
+        CliRun d = run(probeRun(dense, denseStore, "--no-routing", "--hooks", "resid_post,mlp_out"));
         assertEquals(0, d.code(), d.err());
         assertTrue(d.out().contains("not recorded (--no-routing)"), d.out());
         assertEquals(0, run("store", "verify", denseStore.toString()).code());
@@ -171,7 +172,7 @@ class ProbeRunCommandTest {
         Path partial = dir.resolve("partial-store");
         // a first run that stopped after 5 documents (committed in shards of ~1000 rows)
         assertEquals(0, run(probeRun(moe, partial, "--full-logits", "--max-docs", "5", "--shard-rows", "1000")).code());
-        ProbeInspectCommandTest.Run rest = run(probeRun(moe, partial, "--full-logits", "--resume", "--shard-rows", "1000"));
+        CliRun rest = run(probeRun(moe, partial, "--full-logits", "--resume", "--shard-rows", "1000"));
         assertEquals(0, rest.code(), rest.err());
         assertTrue(rest.out().startsWith("resumed after fiction.jsonl:2: 7 documents"), rest.out());
         assertEquals(0, run("store", "verify", partial.toString()).code());
@@ -209,7 +210,7 @@ class ProbeRunCommandTest {
         args[7] = empty.toString();
         check(run(args), empty.toString());
         check(run(probeRun(moe, out, "--domain-field", "topic")), "no string field 'topic'");
-        ProbeInspectCommandTest.Run cuda = run(probeRun(moe, out, "--device", "cuda"));
+        CliRun cuda = run(probeRun(moe, out, "--device", "cuda"));
         if (cuda.code() != 0) { // a machine with a working CUDA provider would simply run
             check(cuda, "CUDA");
         }
@@ -222,13 +223,13 @@ class ProbeRunCommandTest {
         assertArrayEquals(manifest, Files.readAllBytes(moeStore.resolve("manifest.json")));
         assertEquals(0, run("store", "verify", moeStore.toString()).code());
         // resuming a finished run finds nothing left to do
-        ProbeInspectCommandTest.Run again = run(probeRun(moe, moeStore, "--resume", "--full-logits"));
+        CliRun again = run(probeRun(moe, moeStore, "--resume", "--full-logits"));
         assertEquals(0, again.code(), again.err());
         assertTrue(again.out().contains("0 documents, 0 tokens"), again.out());
         assertArrayEquals(manifest, Files.readAllBytes(moeStore.resolve("manifest.json")));
     }
 
-    static void check(ProbeInspectCommandTest.Run r, String mention) {
+    static void check(CliRun r, String mention) {
         assertEquals(3, r.code(), r.out() + r.err());
         String message = r.err().lines().filter(l -> l.startsWith("moescope: ")).reduce((a, b) -> b).orElse("");
         assertTrue(message.contains(mention), "expected '" + mention + "' in: " + r.err());

@@ -1,7 +1,8 @@
 package dev.moescope.cli.sae;
 
 import com.google.gson.JsonObject;
-import dev.moescope.cli.Moescope;
+
+import dev.moescope.cli.CliRun;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.fixtures.Fixtures;
@@ -11,12 +12,10 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,17 +43,8 @@ class SaeCeLossCliTest {
     static Path store;
     static int width;
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @BeforeAll
@@ -76,7 +66,7 @@ class SaeCeLossCliTest {
         }
         store = dir.resolve("store");
         // overlap > 0: windows repeat context, so row i = position i only if eval re-windows exactly as recorded
-        Result p = run("probe", "run", "--model", model.toString(), "--tokenizer",
+        CliRun p = run("probe", "run", "--model", model.toString(), "--tokenizer",
                 Fixtures.path(Fixtures.TOKENIZER).toString(), "--corpus", corpus.toString(), "--bos", "0",
                 "--seq-len", "64", "--overlap", "16", "--batch", "4", "--hooks", HOOK, "--out", store.toString(),
                 "--threads", "2", "--no-progress");
@@ -114,7 +104,7 @@ class SaeCeLossCliTest {
     @Test
     void exactReconstructionRecoversAllAndZeroNothing() {
         Path exact = handMade("exact", false);
-        Result e = run("sae", "eval", exact.toString(), "--store", store.toString(), "--contexts", "0",
+        CliRun e = run("sae", "eval", exact.toString(), "--store", store.toString(), "--contexts", "0",
                 "--threads", "2", "--no-progress");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("recovered"), e.out());
@@ -127,7 +117,7 @@ class SaeCeLossCliTest {
         assertEquals(1.0, c.get("recovered").getAsDouble(), 1e-3, c.toString());
 
         Path zero = handMade("zero", true);
-        Result z = run("sae", "eval", zero.toString(), "--store", store.toString(), "--contexts", "0",
+        CliRun z = run("sae", "eval", zero.toString(), "--store", store.toString(), "--contexts", "0",
                 "--threads", "2", "--no-progress");
         assertEquals(0, z.code(), z.err());
         JsonObject cz = ce(zero);
@@ -139,11 +129,11 @@ class SaeCeLossCliTest {
     @Test
     void trainedSaeRecoversPartOfTheLoss() {
         Path runDir = dir.resolve("trained");
-        Result t = run("sae", "train", "--store", store.toString(), "--hook", HOOK, "--latents", "64", "--k", "8",
+        CliRun t = run("sae", "train", "--store", store.toString(), "--hook", HOOK, "--latents", "64", "--k", "8",
                 "--batch", "128", "--steps", "150", "--warmup", "10", "--threshold-start", "20", "--lr", "3e-3",
                 "--validation-fraction", "0.3", "--threads", "2", "--no-progress", "--out", runDir.toString());
         assertEquals(0, t.code(), t.err());
-        Result e = run("sae", "eval", runDir.toString(), "--store", store.toString(), "--contexts", "0",
+        CliRun e = run("sae", "eval", runDir.toString(), "--store", store.toString(), "--contexts", "0",
                 "--threads", "2", "--no-progress");
         assertEquals(0, e.code(), e.err());
         JsonObject c = ce(runDir);
@@ -159,14 +149,14 @@ class SaeCeLossCliTest {
         // the model moved: --model finds it (same bytes, same hash)
         Path moved = Files.createDirectories(dir.resolve("moved")).resolve("m.onnx");
         Files.copy(model, moved);
-        Result ok = run("sae", "eval", exact.toString(), "--store", store.toString(), "--model", moved.toString(),
+        CliRun ok = run("sae", "eval", exact.toString(), "--store", store.toString(), "--model", moved.toString(),
                 "--contexts", "0", "--threads", "2", "--no-progress");
         assertEquals(0, ok.code(), ok.err());
 
         // another model: refused by hash, one line, exit 3
         Path other = Files.createDirectories(dir.resolve("other")).resolve("m.onnx");
         Files.copy(Fixtures.path(Fixtures.MOE_MODEL).resolve(Fixtures.MODEL_FILE), other);
-        Result bad = run("sae", "eval", exact.toString(), "--store", store.toString(), "--model", other.toString(),
+        CliRun bad = run("sae", "eval", exact.toString(), "--store", store.toString(), "--model", other.toString(),
                 "--contexts", "0", "--threads", "2", "--no-progress");
         assertEquals(3, bad.code(), bad.err());
         assertEquals(1, bad.err().strip().split("\n").length, bad.err());
@@ -178,14 +168,14 @@ class SaeCeLossCliTest {
         assertEquals(0, run("store", "synth", "--out", synth.toString(), "--docs", "40", "--hook", HOOK + ":" + width,
                 "--no-progress").code());
         Path sd = dir.resolve("synth-eval");
-        Result note = run("sae", "eval", exact.toString(), "--store", synth.toString(), "--out", sd.toString(),
+        CliRun note = run("sae", "eval", exact.toString(), "--store", synth.toString(), "--out", sd.toString(),
                 "--contexts", "0", "--threads", "2", "--no-progress");
         assertEquals(0, note.code(), note.err());
         assertTrue(note.err().contains("CE loss recovered skipped: it needs a store recorded by `moescope probe run`"),
                 note.err());
         JsonObject s = Json.read(sd.resolve("summary.json"), JsonObject.class);
         assertTrue(s.has("withThreshold") && (!s.has("ceLoss") || s.get("ceLoss").isJsonNull()), s.toString());
-        Result strict = run("sae", "eval", exact.toString(), "--store", synth.toString(), "--out", sd.toString(),
+        CliRun strict = run("sae", "eval", exact.toString(), "--store", synth.toString(), "--out", sd.toString(),
                 "--ce", "--contexts", "0", "--threads", "2", "--no-progress");
         assertEquals(3, strict.code(), strict.err());
         assertEquals(1, strict.err().strip().split("\n").length, strict.err());

@@ -1,14 +1,13 @@
 package dev.moescope.cli.sae;
 
-import dev.moescope.cli.Moescope;
+
+import dev.moescope.cli.CliRun;
 import dev.moescope.sae.data.NpySource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -23,17 +22,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code moescope sae} end to end on tiny inputs, and every bad-input path: one line, exit 2 or 3. */
 class SaeCliTest {
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     /** Writes a float32 C-order .npy of {@code rows x width} Gaussian values, with NaN at {@code nanRow} (-1: none). */
@@ -55,7 +45,7 @@ class SaeCliTest {
         return file;
     }
 
-    private static void assertOneLineError(Result r, int code, String contains) {
+    private static void assertOneLineError(CliRun r, int code, String contains) {
         assertEquals(code, r.code(), r.err());
         String[] lines = r.err().strip().split("\n");
         assertEquals(1, lines.length, r.err());
@@ -65,7 +55,7 @@ class SaeCliTest {
     @Test
     void trainsAndEvaluatesOnSyntheticData(@TempDir Path dir) {
         Path run = dir.resolve("run");
-        Result t = run("sae", "train", "--synthetic", "--synthetic-width", "16", "--synthetic-features", "24",
+        CliRun t = run("sae", "train", "--synthetic", "--synthetic-width", "16", "--synthetic-features", "24",
                 "--synthetic-validation-rows", "512", "--latents", "32", "--k", "3", "--batch", "128", "--steps", "40",
                 "--warmup", "5", "--threshold-start", "10", "--lr", "1e-3", "--threads", "2", "--no-progress",
                 "--out", run.toString());
@@ -74,12 +64,12 @@ class SaeCliTest {
         for (String f : new String[]{"sae_weights.safetensors", "cfg.json", "checkpoint.safetensors", "summary.json"}) {
             assertTrue(Files.exists(run.resolve(f)), f);
         }
-        Result e = run("sae", "eval", run.toString(), "--batch", "128", "--threads", "2");
+        CliRun e = run("sae", "eval", run.toString(), "--batch", "128", "--threads", "2");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("FVE pooled") && e.out().contains("true directions recovered"), e.out());
         assertTrue(Files.exists(run.resolve("eval/summary.json")) && Files.exists(run.resolve("eval/density.png")));
         // continuing the run with more steps
-        Result more = run("sae", "train", "--synthetic", "--synthetic-width", "16", "--synthetic-features", "24",
+        CliRun more = run("sae", "train", "--synthetic", "--synthetic-width", "16", "--synthetic-features", "24",
                 "--synthetic-validation-rows", "512", "--latents", "32", "--k", "3", "--batch", "128", "--steps", "50",
                 "--warmup", "5", "--threshold-start", "10", "--lr", "1e-3", "--threads", "2", "--no-progress",
                 "--resume", "--out", run.toString());
@@ -105,7 +95,7 @@ class SaeCliTest {
             row = clean.trainBatch(0, 256).rowIds()[7];
         }
         Path nan = npy(dir.resolve("nan.npy"), 2000, 8, (int) row);
-        Result r = run("sae", "train", "--npy", nan.toString(), "--latents", "16", "--k", "2", "--batch", "256",
+        CliRun r = run("sae", "train", "--npy", nan.toString(), "--latents", "16", "--k", "2", "--batch", "256",
                 "--steps", "3", "--warmup", "1", "--threads", "2", "--no-progress", "--out",
                 dir.resolve("nan-run").toString());
         assertOneLineError(r, 3, "row " + row + " column 2 is NaN");
@@ -126,7 +116,7 @@ class SaeCliTest {
         Path a = npy(dir.resolve("a.npy"), 1024, 8, -1);
         Path b = npy(dir.resolve("b.npy"), 1024, 6, -1);
         Path run = dir.resolve("run");
-        Result first = run("sae", "train", "--npy", a.toString(), "--latents", "16", "--k", "2", "--batch", "128",
+        CliRun first = run("sae", "train", "--npy", a.toString(), "--latents", "16", "--k", "2", "--batch", "128",
                 "--steps", "4", "--warmup", "1", "--threads", "2", "--no-progress", "--out", run.toString());
         assertEquals(0, first.code(), first.err());
         byte[] before = Files.readAllBytes(run.resolve("checkpoint.safetensors"));

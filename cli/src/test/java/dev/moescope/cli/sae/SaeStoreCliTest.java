@@ -1,7 +1,8 @@
 package dev.moescope.cli.sae;
 
 import com.google.gson.JsonObject;
-import dev.moescope.cli.Moescope;
+
+import dev.moescope.cli.CliRun;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.store.ActivationStore;
@@ -12,11 +13,9 @@ import dev.moescope.store.StoreWriter;
 import dev.moescope.store.TokenRows;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -33,20 +32,11 @@ class SaeStoreCliTest {
 
     private static final String HOOK = "blocks.0.resid_post";
 
-    private record Result(int code, String out, String err) {
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
-    private static Result run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    private static void assertOneLineError(Result r, int code, String contains) {
+    private static void assertOneLineError(CliRun r, int code, String contains) {
         assertEquals(code, r.code(), r.err());
         String[] lines = r.err().strip().split("\n");
         assertEquals(1, lines.length, r.err());
@@ -69,18 +59,18 @@ class SaeStoreCliTest {
     @Test
     void trainsEvaluatesAndEncodesAStore(@TempDir Path dir) throws IOException {
         Path store = dir.resolve("store");
-        Result synth = run("store", "synth", "--out", store.toString(), "--docs", "200", "--hook", HOOK + ":16",
+        CliRun synth = run("store", "synth", "--out", store.toString(), "--docs", "200", "--hook", HOOK + ":16",
                 "--hook", "blocks.1.resid_post:12", "--no-progress");
         assertEquals(0, synth.code(), synth.err());
         Path runDir = dir.resolve("run");
-        Result t = run(train(store, HOOK, runDir));
+        CliRun t = run(train(store, HOOK, runDir));
         assertEquals(0, t.code(), t.err());
         assertTrue(t.out().contains("trained 30 steps"), t.out());
         JsonObject cfg = Json.read(runDir.resolve("cfg.json"), JsonObject.class);
         assertEquals(HOOK, cfg.get("hook_name").getAsString());
         assertEquals("store", cfg.getAsJsonObject("moescope").getAsJsonObject("source").get("source").getAsString());
 
-        Result e = run("sae", "eval", runDir.toString(), "--store", store.toString(), "--batch", "256",
+        CliRun e = run("sae", "eval", runDir.toString(), "--store", store.toString(), "--batch", "256",
                 "--contexts", "3", "--threads", "2");
         assertEquals(0, e.code(), e.err());
         assertTrue(e.out().contains("FVE pooled") && e.out().contains("contexts.csv"), e.out());
@@ -94,7 +84,7 @@ class SaeStoreCliTest {
         JsonObject summary = Json.read(runDir.resolve("eval/summary.json"), JsonObject.class);
         assertTrue(summary.get("latentsWithContexts").getAsInt() > 0);
 
-        Result enc = run("sae", "encode", runDir.toString(), "--store", store.toString(), "--out-hook", "sae_latents",
+        CliRun enc = run("sae", "encode", runDir.toString(), "--store", store.toString(), "--out-hook", "sae_latents",
                 "--threads", "2");
         assertEquals(0, enc.code(), enc.err());
         assertTrue(enc.out().contains("encoded"), enc.out());
@@ -106,7 +96,7 @@ class SaeStoreCliTest {
         }
         assertOneLineError(run("sae", "encode", runDir.toString(), "--store", store.toString(), "--out-hook",
                 "sae_latents", "--threads", "2"), 3, "already has a hook named sae_latents");
-        Result verify = run("store", "verify", store.toString());
+        CliRun verify = run("store", "verify", store.toString());
         assertEquals(0, verify.code(), verify.out() + verify.err());
 
         // the store's other hook has width 12: resuming on it is refused, the checkpoint stays as it was
@@ -145,17 +135,17 @@ class SaeStoreCliTest {
                 w.endDocument();
             }
         }
-        Result bad = run(train(nan, HOOK, dir.resolve("d")));
+        CliRun bad = run(train(nan, HOOK, dir.resolve("d")));
         assertOneLineError(bad, 3, "column 3 is NaN");
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("row (\\d+) column 3").matcher(bad.err());
         assertTrue(m.find() && bad.err().contains(nan.toString()), bad.err());
         long row = Long.parseLong(m.group(1));
         assertTrue(row % 32 == 5 && (row / 32) % 2 == 0, "the reported store row holds the NaN: " + row);
-        Result skipped = run(train(nan, HOOK, dir.resolve("e"), "--skip-nonfinite"));
+        CliRun skipped = run(train(nan, HOOK, dir.resolve("e"), "--skip-nonfinite"));
         assertEquals(0, skipped.code(), skipped.err());
         assertOneLineError(run("sae", "encode", dir.resolve("e").toString(), "--store", nan.toString(),
                 "--out-hook", "lat", "--threads", "2"), 3, "column 3 is NaN");
-        Result encSkip = run("sae", "encode", dir.resolve("e").toString(), "--store", nan.toString(),
+        CliRun encSkip = run("sae", "encode", dir.resolve("e").toString(), "--store", nan.toString(),
                 "--out-hook", "lat", "--skip-nonfinite", "--threads", "2");
         assertEquals(0, encSkip.code(), encSkip.err());
         assertTrue(encSkip.out().contains("20 non-finite rows left empty"), encSkip.out());

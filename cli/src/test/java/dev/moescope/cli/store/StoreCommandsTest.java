@@ -1,13 +1,12 @@
 package dev.moescope.cli.store;
 
-import dev.moescope.cli.Moescope;
+
+import dev.moescope.cli.CliRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
 import java.io.RandomAccessFile;
-import java.io.StringWriter;
+
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -20,39 +19,30 @@ class StoreCommandsTest {
     @TempDir
     Path tmp;
 
-    private record Result(int code, String out, String err) {
-    }
-
-    private static Result run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void synthInspectVerifyExport() throws Exception {
         Path store = tmp.resolve("s");
-        Result synth = run("store", "synth", "--out", store.toString(), "--docs", "60", "--hook", "blocks.0.resid_post:8",
+        CliRun synth = run("store", "synth", "--out", store.toString(), "--docs", "60", "--hook", "blocks.0.resid_post:8",
                 "--routing", "0:2:4", "--shard-rows", "500", "--no-progress");
         assertEquals(0, synth.code(), synth.err());
-        Result inspect = run("store", "inspect", store.toString());
+        CliRun inspect = run("store", "inspect", store.toString());
         assertEquals(0, inspect.code(), inspect.err());
         assertTrue(inspect.out().contains("blocks.0.resid_post          width 8      float32"), inspect.out());
         assertTrue(inspect.out().contains("60 documents"), inspect.out());
-        Result verify = run("store", "verify", store.toString());
+        CliRun verify = run("store", "verify", store.toString());
         assertEquals(0, verify.code(), verify.err());
         assertTrue(verify.out().startsWith("ok: "), verify.out());
         for (String format : new String[]{"hf", "npy", "parquet"}) {
             Path out = tmp.resolve(format);
-            Result export = run("store", "export", store.toString(), "--format", format, "--out", out.toString());
+            CliRun export = run("store", "export", store.toString(), "--format", format, "--out", out.toString());
             assertEquals(0, export.code(), export.err());
             assertTrue(Files.exists(out.resolve("summary.json")));
         }
-        Result seq = run("store", "export", store.toString(), "--format", "hf", "--sequences", "--context", "8",
+        CliRun seq = run("store", "export", store.toString(), "--format", "hf", "--sequences", "--context", "8",
                 "--out", tmp.resolve("seq").toString());
         assertEquals(0, seq.code(), seq.err());
         assertTrue(seq.out().contains("sequences of 8 tokens"), seq.out());
@@ -63,16 +53,16 @@ class StoreCommandsTest {
             raf.seek(raf.length() / 2);
             raf.write(new byte[]{7, 7, 7, 7});
         }
-        Result bad = run("store", "verify", store.toString());
+        CliRun bad = run("store", "verify", store.toString());
         assertEquals(3, bad.code());
         assertEquals(1, bad.err().strip().lines().count(), bad.err());
         assertTrue(bad.err().contains(victim.toString()) && bad.err().contains("checksum mismatch"), bad.err());
 
-        Result wrongHook = run("store", "export", store.toString(), "--format", "npy", "--hook", "blocks.9.x",
+        CliRun wrongHook = run("store", "export", store.toString(), "--format", "npy", "--hook", "blocks.9.x",
                 "--out", tmp.resolve("x").toString());
         assertEquals(3, wrongHook.code());
         assertTrue(wrongHook.err().contains("no hook 'blocks.9.x'"), wrongHook.err());
-        Result badFormat = run("store", "export", store.toString(), "--format", "csv", "--out", tmp.resolve("y").toString());
+        CliRun badFormat = run("store", "export", store.toString(), "--format", "csv", "--out", tmp.resolve("y").toString());
         assertEquals(2, badFormat.code());
     }
 }

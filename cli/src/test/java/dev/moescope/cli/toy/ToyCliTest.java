@@ -2,13 +2,11 @@ package dev.moescope.cli.toy;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-import dev.moescope.cli.Moescope;
+
+import dev.moescope.cli.CliRun;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -19,22 +17,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** {@code moescope toy ...} end to end: outputs with provenance, and one-line errors with the right exit codes. */
 class ToyCliTest {
 
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
     @Test
     void reproduceWritesSummaryWeightsAndPlots(@TempDir Path dir) throws Exception {
-        Run r = run("toy", "reproduce", "fig5", "--out", dir.toString(), "--quick", "--seed", "3", "--no-progress");
+        CliRun r = run("toy", "reproduce", "fig5", "--out", dir.toString(), "--quick", "--seed", "3", "--no-progress");
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("wrote"), r.out());
         JsonObject s = JsonParser.parseString(Files.readString(dir.resolve("summary.json"))).getAsJsonObject();
@@ -48,12 +37,12 @@ class ToyCliTest {
 
     @Test
     void trainAndSweepRunSmallConfigurations(@TempDir Path dir) throws Exception {
-        Run t = run("toy", "train", "--n", "6", "--m", "2", "--experts", "2", "--k", "1", "--sparsity", "0.7",
+        CliRun t = run("toy", "train", "--n", "6", "--m", "2", "--experts", "2", "--k", "1", "--sparsity", "0.7",
                 "--steps", "200", "--batch", "128", "--seeds", "2", "--out", dir.resolve("t").toString(), "--no-progress");
         assertEquals(0, t.code(), t.err());
         assertTrue(Files.exists(dir.resolve("t/model.safetensors")));
         assertTrue(Files.exists(dir.resolve("t/model-bars.png")));
-        Run s = run("toy", "sweep", "--n", "2", "--m", "1", "--sparsity", "0.1,0.5", "--last-importance", "0.5,2",
+        CliRun s = run("toy", "sweep", "--n", "2", "--m", "1", "--sparsity", "0.1,0.5", "--last-importance", "0.5,2",
                 "--experts", "1,2", "--k", "1,2", "--steps", "100", "--batch", "64", "--load-balancing", "0.01",
                 "--out", dir.resolve("s").toString(), "--no-progress");
         assertEquals(0, s.code(), s.err());
@@ -65,21 +54,21 @@ class ToyCliTest {
     @Test
     void invalidShapesAndValuesAreOneLineUsageErrors(@TempDir Path dir) {
         String out = dir.resolve("x").toString();
-        Run k = run("toy", "train", "--n", "5", "--m", "2", "--experts", "2", "--k", "3", "--sparsity", "0.5",
+        CliRun k = run("toy", "train", "--n", "5", "--m", "2", "--experts", "2", "--k", "3", "--sparsity", "0.5",
                 "--out", out);
         assertEquals(2, k.code());
         assertEquals("moescope: active experts (k) must be at most the number of experts 2, got 3", k.err().strip());
-        Run m = run("toy", "train", "--n", "5", "--m", "0", "--sparsity", "0.5", "--out", out);
+        CliRun m = run("toy", "train", "--n", "5", "--m", "0", "--sparsity", "0.5", "--out", out);
         assertEquals(2, m.code());
         assertTrue(m.err().startsWith("moescope: hidden (m) must be positive"), m.err());
-        Run s = run("toy", "train", "--n", "5", "--m", "2", "--sparsity", "1.0", "--out", out);
+        CliRun s = run("toy", "train", "--n", "5", "--m", "2", "--sparsity", "1.0", "--out", out);
         assertEquals(2, s.code());
         assertTrue(s.err().contains("sparsity S must be in [0.0, 1.0)"), s.err());
-        Run init = run("toy", "train", "--n", "5", "--m", "2", "--sparsity", "0.5", "--router-init", "gauss",
+        CliRun init = run("toy", "train", "--n", "5", "--m", "2", "--sparsity", "0.5", "--router-init", "gauss",
                 "--out", out);
         assertEquals(2, init.code());
         assertTrue(init.err().contains("unknown router init 'gauss'"), init.err());
-        Run name = run("toy", "reproduce", "fig99", "--out", out);
+        CliRun name = run("toy", "reproduce", "fig99", "--out", out);
         assertEquals(2, name.code());
         assertTrue(name.err().contains("unknown experiment 'fig99'"), name.err());
         assertEquals(1, name.err().strip().lines().count());
