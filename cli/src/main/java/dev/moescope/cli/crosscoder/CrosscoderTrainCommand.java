@@ -87,6 +87,14 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0", description = "AuxK latents per token (default: d/2 of the narrowest source).")
     int kAux;
 
+    @Option(names = "--sparsity-penalty", paramLabel = "L", defaultValue = "0.03125",
+            description = "Decoder-norm-weighted L1 weight on top of BatchTopK, 0 off (default: 1/32, the paper code's).")
+    double sparsityPenalty;
+
+    @Option(names = "--shared-sparsity-penalty", paramLabel = "L", defaultValue = "-1",
+            description = "The designated shared latents' reduced L1 weight (default: 0.15 x --sparsity-penalty).")
+    double sharedSparsityPenalty;
+
     @Option(names = "--dead-tokens", paramLabel = "N", defaultValue = "10000000", description = "Tokens without firing after which a latent is dead (default: ${DEFAULT-VALUE}).")
     long deadTokens;
 
@@ -104,7 +112,8 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     public Integer call() {
         CrosscoderConfig d = CrosscoderConfig.defaults(latents, k, shared, batch, steps, common.seed);
         CrosscoderConfig config = new CrosscoderConfig(latents, k, shared, batch, steps, lr,
-                warmup >= 0 ? warmup : d.warmupSteps(), auxkAlpha, kAux, deadTokens, d.thresholdBeta(),
+                warmup >= 0 ? warmup : d.warmupSteps(), auxkAlpha, kAux, sparsityPenalty,
+                sharedSparsityPenalty >= 0 ? sharedSparsityPenalty : 0.15 * sparsityPenalty, deadTokens, d.thresholdBeta(),
                 d.thresholdStart(), noNormalize ? 0 : d.normBatches(), selection, common.seed);
         if (synthetic != stores.isEmpty()) {
             throw dev.moescope.core.error.MoescopeException.usage(synthetic

@@ -29,7 +29,7 @@ import java.util.SplittableRandom;
  *   pre = ReLU(Σ_s x^s·E^sᵀ + b_enc)          (no b_dec subtracted, as in the reference)
  *   f   = pre at the k·B largest entries of pre ⊙ w over the batch, w_j = Σ_s ‖D^s_j‖ (or another weighting)
  *   x̂^s = f·D^s + b_dec^s
- *   L   = Σ_s mean_b ‖x^s − x̂^s‖² + α·AuxK
+ *   L   = Σ_s mean_b ‖x^s − x̂^s‖² + α·AuxK + λ_f·mean_b Σ_{i≥N} f_i Σ_s‖D^s_i‖ + λ_s·mean_b Σ_{i<N} f_i ‖D_i‖
  * </pre>
  * Selection, AuxK, dead-latent tracking and the threshold are the {@code sae} module's
  * ({@link BatchTopK} with a per-latent rank scale, {@link AuxK}, {@link DeadLatents}, {@link InferenceThreshold});
@@ -229,6 +229,9 @@ public final class Crosscoder implements AutoCloseable {
                 total = total == null ? r : total.add(r);
                 residual[s] = e.neg().stopGradient();
             }
+            if (config.sparsityPenalty() > 0 || (config.shared() > 0 && config.sharedSparsityPenalty() > 0)) {
+                total = total.add(sparsityPenalty(f));
+            }
             if (config.auxkAlpha() > 0 && dead.length > 0) {
                 float[] ranked = preValues;
                 if (weights != null) { // AuxK ranks dead latents by the weighted value too (§1.4)
@@ -268,6 +271,34 @@ public final class Crosscoder implements AutoCloseable {
         });
         threshold.observe(trainer.steps(), minSel[0]);
         return new StepStats(loss, rec, aux[0], l0[0], deadCount[0], minSel[0]);
+    }
+
+    /**
+     * The paper code's decoder-norm-weighted L1 on top of BatchTopK: standard latents weigh {@code Σ_s ‖D^s_i‖},
+     * designated shared latents their one tied decoder's norm, each with its own λ.
+     */
+    private NDArray sparsityPenalty(NDArray f) {
+        int nLat = config.latents();
+        float[] standard = new float[nLat];
+        float[] sharedOnes = new float[nLat];
+        for (int i = 0; i < nLat; i++) {
+            if (i < config.shared()) {
+                sharedOnes[i] = (float) config.sharedSparsityPenalty();
+            } else {
+                standard[i] = (float) config.sparsityPenalty();
+            }
+        }
+        NDManager m = trainer.manager();
+        NDArray sum = null;
+        NDArray first = null;
+        for (int s = 0; s < widths.length; s++) {
+            // tiny ε keeps the norm's gradient finite for a row that reached exactly zero
+            NDArray n = trainer.parameter(decoder(s)).square().sum(new int[]{1}).add(1e-12f).sqrt();
+            sum = sum == null ? n : sum.add(n);
+            first = first == null ? n : first;
+        }
+        NDArray weight = sum.mul(m.create(standard)).add(first.mul(m.create(sharedOnes)));
+        return f.mul(weight.reshape(1, nLat)).sum(new int[]{1}).mean();
     }
 
     private static float[] mask(SparseCodes codes) {

@@ -16,6 +16,10 @@ import dev.moescope.core.error.Require;
  * @param warmupSteps    linear LR warm-up
  * @param auxkAlpha      AuxK weight (0 disables AuxK)
  * @param kAux           AuxK latents per token, or 0 for min(d/2) of the narrowest source
+ * @param sparsityPenalty       λ_f of the decoder-norm-weighted L1 term {@code λ_f·mean_b Σ_{i≥N} f_i Σ_s‖d_i^s‖}
+ *                              that the paper code adds on top of BatchTopK (default 1/32); 0 turns it off
+ * @param sharedSparsityPenalty λ_s of the designated shared latents' term {@code λ_s·mean_b Σ_{i<N} f_i ‖d̄_i‖}
+ *                              (default 0.15·λ_f, the "reduced penalty")
  * @param deadTokens     a latent not fired for this many tokens is dead
  * @param thresholdBeta  EMA factor of the inference threshold θ
  * @param thresholdStart first step at which θ is updated
@@ -24,7 +28,8 @@ import dev.moescope.core.error.Require;
  * @param seed           initialisation seed
  */
 public record CrosscoderConfig(int latents, int k, int shared, int batchSize, long steps, double lr, long warmupSteps,
-                               double auxkAlpha, int kAux, long deadTokens, double thresholdBeta, long thresholdStart,
+                               double auxkAlpha, int kAux, double sparsityPenalty,
+                               double sharedSparsityPenalty, long deadTokens, double thresholdBeta, long thresholdStart,
                                int normBatches, SelectionWeighting selection, long seed) {
 
     public CrosscoderConfig {
@@ -41,6 +46,8 @@ public record CrosscoderConfig(int latents, int k, int shared, int batchSize, lo
         Require.that(warmupSteps >= 0, "warmup", "non-negative", warmupSteps);
         Require.nonNegative("auxk-alpha", auxkAlpha);
         Require.that(kAux >= 0, "k-aux", "non-negative", kAux);
+        Require.nonNegative("sparsity-penalty", sparsityPenalty);
+        Require.nonNegative("shared-sparsity-penalty", sharedSparsityPenalty);
         Require.positive("dead-tokens", deadTokens);
         Require.inHalfOpen("threshold-beta", thresholdBeta, 0, 1);
         Require.that(thresholdStart >= 0, "threshold-start", "non-negative", thresholdStart);
@@ -51,22 +58,30 @@ public record CrosscoderConfig(int latents, int k, int shared, int batchSize, lo
     /** The paper-code defaults for the given shape. */
     public static CrosscoderConfig defaults(int latents, int k, int shared, int batchSize, long steps, long seed) {
         return new CrosscoderConfig(latents, k, shared, batchSize, steps, 1e-3, Math.min(1000, steps / 10),
-                1.0 / 32, 0, 10_000_000L, 0.999, Math.min(1000, steps / 2), 4, SelectionWeighting.CROSSCODER, seed);
+                1.0 / 32, 0, 1.0 / 32, 0.15 / 32, 10_000_000L, 0.999, Math.min(1000, steps / 2), 4, SelectionWeighting.CROSSCODER, seed);
     }
 
     public CrosscoderConfig withLr(double v) {
-        return new CrosscoderConfig(latents, k, shared, batchSize, steps, v, warmupSteps, auxkAlpha, kAux, deadTokens,
+        return new CrosscoderConfig(latents, k, shared, batchSize, steps, v, warmupSteps, auxkAlpha, kAux,
+                sparsityPenalty, sharedSparsityPenalty, deadTokens,
                 thresholdBeta, thresholdStart, normBatches, selection, seed);
     }
 
     public CrosscoderConfig withDeadTokens(long v) {
-        return new CrosscoderConfig(latents, k, shared, batchSize, steps, lr, warmupSteps, auxkAlpha, kAux, v,
+        return new CrosscoderConfig(latents, k, shared, batchSize, steps, lr, warmupSteps, auxkAlpha, kAux,
+                sparsityPenalty, sharedSparsityPenalty, v,
                 thresholdBeta, thresholdStart, normBatches, selection, seed);
     }
 
     public CrosscoderConfig withSelection(SelectionWeighting v) {
-        return new CrosscoderConfig(latents, k, shared, batchSize, steps, lr, warmupSteps, auxkAlpha, kAux, deadTokens,
+        return new CrosscoderConfig(latents, k, shared, batchSize, steps, lr, warmupSteps, auxkAlpha, kAux,
+                sparsityPenalty, sharedSparsityPenalty, deadTokens,
                 thresholdBeta, thresholdStart, normBatches, v, seed);
+    }
+
+    public CrosscoderConfig withSparsityPenalties(double standard, double sharedLatents) {
+        return new CrosscoderConfig(latents, k, shared, batchSize, steps, lr, warmupSteps, auxkAlpha, kAux, standard,
+                sharedLatents, deadTokens, thresholdBeta, thresholdStart, normBatches, selection, seed);
     }
 
     /** AuxK latents per token for sources of the given widths. */
