@@ -87,8 +87,8 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0", description = "AuxK latents per token (default: d/2 of the narrowest source).")
     int kAux;
 
-    @Option(names = "--sparsity-penalty", paramLabel = "L", defaultValue = "0.03125",
-            description = "Decoder-norm-weighted L1 weight on top of BatchTopK, 0 off (default: 1/32, the paper code's).")
+    @Option(names = "--sparsity-penalty", paramLabel = "L", defaultValue = "0",
+            description = "Decoder-norm-weighted L1 weight on top of BatchTopK (the paper code uses 1/32; default: off, it slows CPU training).")
     double sparsityPenalty;
 
     @Option(names = "--shared-sparsity-penalty", paramLabel = "L", defaultValue = "-1",

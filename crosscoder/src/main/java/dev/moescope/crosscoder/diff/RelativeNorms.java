@@ -14,6 +14,8 @@ import dev.moescope.core.error.Require;
  */
 public record RelativeNorms(double sharedLow, double sharedHigh, double specific) {
 
+    private static final double EDGE = 1e-12;
+
     public RelativeNorms {
         Require.that(0 <= sharedLow && sharedLow < 0.5, "shared-low", "in [0, 0.5)", sharedLow);
         Require.that(0.5 < sharedHigh && sharedHigh <= 1, "shared-high", "in (0.5, 1]", sharedHigh);
@@ -74,10 +76,11 @@ public record RelativeNorms(double sharedLow, double sharedHigh, double specific
         if (r > sharedLow && r < sharedHigh) {
             return LatentClass.SHARED;
         }
-        if (r <= 1 - specific) {
+        // a rounding slack so the band edges (r = 1/6 ⇔ Δ_norm = 0.9 exactly) land inside the band
+        if (r <= 1 - specific + EDGE) {
             return LatentClass.A_SPECIFIC;
         }
-        if (r >= specific) {
+        if (r >= specific - EDGE) {
             return LatentClass.B_SPECIFIC;
         }
         return LatentClass.OTHER;

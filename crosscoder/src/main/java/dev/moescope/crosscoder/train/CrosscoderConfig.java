@@ -17,9 +17,10 @@ import dev.moescope.core.error.Require;
  * @param auxkAlpha      AuxK weight (0 disables AuxK)
  * @param kAux           AuxK latents per token, or 0 for min(d/2) of the narrowest source
  * @param sparsityPenalty       λ_f of the decoder-norm-weighted L1 term {@code λ_f·mean_b Σ_{i≥N} f_i Σ_s‖d_i^s‖}
- *                              that the paper code adds on top of BatchTopK (default 1/32); 0 turns it off
+ *                              that the paper code adds on top of BatchTopK (its default 1/32); 0 (our default)
+ *                              turns it off: on CPU it made steps ~4x slower (not yet understood)
  * @param sharedSparsityPenalty λ_s of the designated shared latents' term {@code λ_s·mean_b Σ_{i<N} f_i ‖d̄_i‖}
- *                              (default 0.15·λ_f, the "reduced penalty")
+ *                              (the paper code's 0.15·λ_f, the "reduced penalty")
  * @param deadTokens     a latent not fired for this many tokens is dead
  * @param thresholdBeta  EMA factor of the inference threshold θ
  * @param thresholdStart first step at which θ is updated
@@ -58,7 +59,7 @@ public record CrosscoderConfig(int latents, int k, int shared, int batchSize, lo
     /** The paper-code defaults for the given shape. */
     public static CrosscoderConfig defaults(int latents, int k, int shared, int batchSize, long steps, long seed) {
         return new CrosscoderConfig(latents, k, shared, batchSize, steps, 1e-3, Math.min(1000, steps / 10),
-                1.0 / 32, 0, 1.0 / 32, 0.15 / 32, 10_000_000L, 0.999, Math.min(1000, steps / 2), 4, SelectionWeighting.CROSSCODER, seed);
+                1.0 / 32, 0, 0, 0, 10_000_000L, 0.999, Math.min(1000, steps / 2), 4, SelectionWeighting.CROSSCODER, seed);
     }
 
     public CrosscoderConfig withLr(double v) {
