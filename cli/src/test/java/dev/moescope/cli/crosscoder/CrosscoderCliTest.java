@@ -1,7 +1,7 @@
 package dev.moescope.cli.crosscoder;
 
 import com.google.gson.JsonObject;
-import dev.moescope.cli.Moescope;
+import dev.moescope.cli.CliRun;
 import dev.moescope.core.io.Safetensors;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
@@ -11,10 +11,7 @@ import dev.moescope.store.StoreWriter;
 import dev.moescope.store.TokenRows;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Random;
@@ -32,20 +29,11 @@ class CrosscoderCliTest {
 
     private static final String HOOK = "blocks.2.resid_post";
 
-    private record Result(int code, String out, String err) {
+    private static CliRun run(String... args) {
+        return CliRun.of(args);
     }
 
-    private static Result run(String... args) {
-        CommandLine cl = Moescope.commandLine();
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        cl.setOut(new PrintWriter(out));
-        cl.setErr(new PrintWriter(err));
-        int code = cl.execute(args);
-        return new Result(code, out.toString(), err.toString());
-    }
-
-    private static void assertOneLineError(Result r, int code, String contains) {
+    private static void assertOneLineError(CliRun r, int code, String contains) {
         assertEquals(code, r.code(), r.err());
         String[] lines = r.err().strip().split("\n");
         assertEquals(1, lines.length, r.err());
@@ -86,7 +74,7 @@ class CrosscoderCliTest {
         store(tmp.resolve("moe"), "moe", 12, 30, 1, -1);
         store(tmp.resolve("dense"), "dense", 12, 30, 2, -1);
         Path run = tmp.resolve("run");
-        Result r = run(train(tmp.resolve("moe"), tmp.resolve("dense"), run, "4"));
+        CliRun r = run(train(tmp.resolve("moe"), tmp.resolve("dense"), run, "4"));
         assertEquals(0, r.code(), r.err());
         assertTrue(r.out().contains("SHARED_DESIGNATED=4"), r.out());
         Safetensors.Contents w = Safetensors.read(run.resolve("crosscoder.safetensors"));
