@@ -33,7 +33,8 @@ import java.util.concurrent.Callable;
 public final class DemoCommand implements Callable<Integer> {
 
     /** Stages of the full pipeline that do not exist yet; printed so the demo never pretends. */
-    static final List<String> NOT_YET_BUILT = List.of("crosscoder and diff", "HTML report");
+    static final List<String> NOT_YET_BUILT = List.of(
+            "crosscoder on the paired stores (training exists; the diff the demo needs does not yet)", "HTML report");
 
     /** The hook the SAE is trained on (and the crosscoder will pair): the residual stream after block 2. */
     static final String HOOK = "blocks.2.resid_post";
