@@ -15,7 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -77,57 +76,40 @@ public final class Safetensors {
         }
         byte[] json = header.toString().getBytes(StandardCharsets.UTF_8);
         int padded = (json.length + 7) / 8 * 8; // data starts 8-byte aligned; pad the header with spaces
-        Path target = file.toAbsolutePath();
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-        try {
-            Files.createDirectories(target.getParent());
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                    StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
-                head.putLong(padded).put(json);
-                while (head.position() < head.capacity()) {
-                    head.put((byte) ' ');
-                }
-                head.flip();
-                writeFully(ch, head);
-                ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
-                for (Tensor t : tensors.values()) {
-                    if (t.f32() != null) {
-                        for (float v : t.f32()) {
-                            if (buf.remaining() < 4) {
-                                flush(ch, buf);
-                            }
-                            buf.putFloat(v);
+        AtomicFiles.write(file, ch -> {
+            ByteBuffer head = ByteBuffer.allocate(8 + padded).order(ByteOrder.LITTLE_ENDIAN);
+            head.putLong(padded).put(json);
+            while (head.position() < head.capacity()) {
+                head.put((byte) ' ');
+            }
+            head.flip();
+            AtomicFiles.writeFully(ch, head);
+            ByteBuffer buf = ByteBuffer.allocate(1 << 20).order(ByteOrder.LITTLE_ENDIAN);
+            for (Tensor t : tensors.values()) {
+                if (t.f32() != null) {
+                    for (float v : t.f32()) {
+                        if (buf.remaining() < 4) {
+                            flush(ch, buf);
                         }
-                    } else {
-                        for (long v : t.i64()) {
-                            if (buf.remaining() < 8) {
-                                flush(ch, buf);
-                            }
-                            buf.putLong(v);
+                        buf.putFloat(v);
+                    }
+                } else {
+                    for (long v : t.i64()) {
+                        if (buf.remaining() < 8) {
+                            flush(ch, buf);
                         }
+                        buf.putLong(v);
                     }
                 }
-                flush(ch, buf);
-                ch.force(true);
             }
-            AtomicFiles.moveAtomically(tmp, target);
-            AtomicFiles.syncDirectory(target.getParent());
-        } catch (IOException e) {
-            throw MoescopeException.failure(file + ": cannot write: " + e.getMessage(), e);
-        }
+            flush(ch, buf);
+        });
     }
 
     private static void flush(FileChannel ch, ByteBuffer buf) throws IOException {
         buf.flip();
-        writeFully(ch, buf);
+        AtomicFiles.writeFully(ch, buf);
         buf.clear();
-    }
-
-    private static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
-        while (buf.hasRemaining()) {
-            ch.write(buf);
-        }
     }
 
     /** A safetensors file read back: metadata and tensors by name. */

@@ -21,27 +21,42 @@ public final class AtomicFiles {
     private AtomicFiles() {
     }
 
+    /** Writes the content of one file into an open channel (streaming, so it need not fit in memory). */
+    @FunctionalInterface
+    public interface ChannelWriter {
+        void writeTo(FileChannel channel) throws IOException;
+    }
+
     public static void writeString(Path file, String text) {
         write(file, text.getBytes(StandardCharsets.UTF_8));
     }
 
     public static void write(Path file, byte[] bytes) {
+        write(file, ch -> writeFully(ch, ByteBuffer.wrap(bytes)));
+    }
+
+    /** Streams {@code body} into a temporary sibling, forces it to disk and renames it over {@code file}. */
+    public static void write(Path file, ChannelWriter body) {
         Path target = file.toAbsolutePath();
         Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
         try {
             Files.createDirectories(target.getParent());
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                     StandardOpenOption.TRUNCATE_EXISTING)) {
-                ByteBuffer buf = ByteBuffer.wrap(bytes);
-                while (buf.hasRemaining()) {
-                    ch.write(buf);
-                }
+                body.writeTo(ch);
                 ch.force(true);
             }
             moveAtomically(tmp, target);
             syncDirectory(target.getParent());
         } catch (IOException e) {
             throw MoescopeException.failure(file + ": cannot write: " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes all of {@code buf} (a channel may write less than asked in one call). */
+    public static void writeFully(FileChannel ch, ByteBuffer buf) throws IOException {
+        while (buf.hasRemaining()) {
+            ch.write(buf);
         }
     }
 
