@@ -2,6 +2,8 @@ package dev.moescope.store;
 
 import dev.moescope.core.error.Require;
 
+import java.util.List;
+
 /**
  * One activation hook of a store: its name (see {@link HookName}), width, element type and kind.
  *
@@ -42,5 +44,15 @@ public record HookSpec(String name, int width, Dtype dtype, HookKind kind) {
     /** Name of this hook's Arrow file inside a shard. */
     public String fileName() {
         return name + ".arrow";
+    }
+
+    /** The hook called {@code name} in {@code hooks}, or null. */
+    public static HookSpec find(List<HookSpec> hooks, String name) {
+        for (HookSpec h : hooks) {
+            if (h.name().equals(name)) {
+                return h;
+            }
+        }
+        return null;
     }
 }

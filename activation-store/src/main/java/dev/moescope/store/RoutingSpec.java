@@ -2,6 +2,8 @@ package dev.moescope.store;
 
 import dev.moescope.core.error.Require;
 
+import java.util.List;
+
 /**
  * Routing recorded for one MoE layer: per token the {@code topK} chosen expert ids (best first) and their gate
  * weights. Full router logits, when wanted, are an ordinary hook named {@code blocks.<layer>.router_logits} of
@@ -28,5 +30,15 @@ public record RoutingSpec(int layer, int topK, int experts) {
     /** The hook name under which this layer's full router logits are stored, if recorded. */
     public String routerLogitsHook() {
         return HookName.of(layer, HookName.ROUTER_LOGITS);
+    }
+
+    /** The routing of {@code layer} in {@code routing}, or null. */
+    public static RoutingSpec find(List<RoutingSpec> routing, int layer) {
+        for (RoutingSpec r : routing) {
+            if (r.layer() == layer) {
+                return r;
+            }
+        }
+        return null;
     }
 }

@@ -50,22 +50,12 @@ public record StoreSpec(Identity model, Identity tokenizer, List<HookSpec> hooks
 
     /** The hook called {@code name}, or null. */
     public HookSpec hook(String name) {
-        for (HookSpec h : hooks) {
-            if (h.name().equals(name)) {
-                return h;
-            }
-        }
-        return null;
+        return HookSpec.find(hooks, name);
     }
 
     /** The routing of {@code layer}, or null. */
     public RoutingSpec routingOf(int layer) {
-        for (RoutingSpec r : routing) {
-            if (r.layer() == layer) {
-                return r;
-            }
-        }
-        return null;
+        return RoutingSpec.find(routing, layer);
     }
 
     /** Builds a {@link StoreSpec}; batch rows default to ~8 MB batches of the widest hook. */

@@ -84,22 +84,12 @@ public record Manifest(String format, int formatVersion, Identity model, Identit
 
     /** The hook called {@code name}, or null. */
     public HookSpec hook(String name) {
-        for (HookSpec h : hooks) {
-            if (h.name().equals(name)) {
-                return h;
-            }
-        }
-        return null;
+        return HookSpec.find(hooks, name);
     }
 
     /** The routing of {@code layer}, or null. */
     public RoutingSpec routingOf(int layer) {
-        for (RoutingSpec r : routing) {
-            if (r.layer() == layer) {
-                return r;
-            }
-        }
-        return null;
+        return RoutingSpec.find(routing, layer);
     }
 
     /** Rows per domain over all shards. */
