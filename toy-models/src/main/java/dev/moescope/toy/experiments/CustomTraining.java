@@ -38,11 +38,8 @@ public final class CustomTraining {
     }
 
     public static Map<String, Object> run(ExperimentContext ctx, Request req) {
-        InstanceSpec[] specs = new InstanceSpec[req.seeds()];
-        for (int r = 0; r < specs.length; r++) {
-            specs[r] = new InstanceSpec(req.density(), req.importance(), req.routerInit(),
-                    ctx.instanceSeed("toy train", r), "seed " + r);
-        }
+        InstanceSpec[] specs = ctx.seedReplicates("toy train", req.seeds(), req.density(), req.importance(),
+                req.routerInit());
         TrainResult result = ctx.train(req.arch(), req.config(), specs, "train " + req.arch().label());
         int best = BestOfSeeds.select(result, req.seeds(), req.criterion())[0];
         float[][] xs = ExpertUsage.sample(specs[best], 4096, new SplittableRandom(ctx.instanceSeed("toy train eval", 0)));

@@ -6,6 +6,7 @@ import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.io.ToyModelFile;
 import dev.moescope.toy.model.Architecture;
 import dev.moescope.toy.model.InstanceSpec;
+import dev.moescope.toy.model.RouterInit;
 import dev.moescope.toy.model.TrainingConfig;
 import dev.moescope.toy.train.BatchTrainer;
 import dev.moescope.toy.train.TrainResult;
@@ -53,6 +54,19 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
     /** Seed of instance {@code index} of group {@code purpose}: independent streams from the run's seed. */
     public long instanceSeed(String purpose, int index) {
         return Seeds.derive(seed, purpose + "#" + index);
+    }
+
+    /**
+     * {@code seeds} instances of one setting that differ only in their seed (labelled {@code "seed r"}): the replicates
+     * best-of-seeds selection chooses from.
+     */
+    public InstanceSpec[] seedReplicates(String purpose, int seeds, float[] density, float[] importance,
+                                         RouterInit init) {
+        InstanceSpec[] specs = new InstanceSpec[seeds];
+        for (int r = 0; r < seeds; r++) {
+            specs[r] = new InstanceSpec(density, importance, init, instanceSeed(purpose, r), "seed " + r);
+        }
+        return specs;
     }
 
     /** Trains specs with the given architecture and config. */

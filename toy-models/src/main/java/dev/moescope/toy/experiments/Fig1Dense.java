@@ -37,11 +37,8 @@ public final class Fig1Dense implements Experiment {
         int seeds = ctx.seeds(3, 2);
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
                 .withSteps(ctx.steps(10_000, 4000));
-        InstanceSpec[] specs = new InstanceSpec[seeds];
-        for (int r = 0; r < seeds; r++) {
-            specs[r] = new InstanceSpec(InstanceSpec.uniformDensity(n, 0.1), Importance.geometric(n, 0.7),
-                    RouterInit.ZERO, ctx.instanceSeed("fig1", r), "seed " + r);
-        }
+        InstanceSpec[] specs = ctx.seedReplicates("fig1", seeds, InstanceSpec.uniformDensity(n, 0.1),
+                Importance.geometric(n, 0.7), RouterInit.ZERO);
         TrainResult result = ctx.train(Architecture.dense(n, 6), config, specs, "fig1");
         int best = BestOfSeeds.select(result, seeds, BestOfSeeds.Criterion.HELD_OUT)[0];
         float[][] w = result.weights().expertMatrix(best, 0);

@@ -37,11 +37,8 @@ public final class Fig2Moe implements Experiment {
         int seeds = ctx.seeds(3, 2);
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
                 .withSteps(ctx.steps(10_000, 4000));
-        InstanceSpec[] specs = new InstanceSpec[seeds];
-        for (int r = 0; r < seeds; r++) {
-            specs[r] = new InstanceSpec(InstanceSpec.uniformDensity(n, 0.1), Importance.geometric(n, 0.7),
-                    RouterInit.XAVIER, ctx.instanceSeed("fig2", r), "seed " + r);
-        }
+        InstanceSpec[] specs = ctx.seedReplicates("fig2", seeds, InstanceSpec.uniformDensity(n, 0.1),
+                Importance.geometric(n, 0.7), RouterInit.XAVIER);
         Architecture arch = new Architecture(n, 5, 4, 1);
         TrainResult result = ctx.train(arch, config, specs, "fig2");
         int best = BestOfSeeds.select(result, seeds, BestOfSeeds.Criterion.HELD_OUT)[0];
