@@ -188,21 +188,14 @@ public final class MappedArrowFile implements AutoCloseable {
         checkRange(b, fromRow, rows);
         int n = rows * width;
         int start = fromRow * width;
+        ByteBuffer data;
         if (!b.compressed()) {
-            ByteBuffer data = region(b, firstBufferOfField[field] + 2);
-            if (dtype == Dtype.FLOAT32) {
-                data.asFloatBuffer().get(start, dst, dstOffset, n);
-            } else {
-                ShortBuffer sb = data.asShortBuffer();
-                for (int i = 0; i < n; i++) {
-                    dst[dstOffset + i] = Float16.toFloat(sb.get(start + i));
-                }
-            }
-            return;
+            data = region(b, firstBufferOfField[field] + 2); // mapped: read in place
+        } else {
+            FixedSizeListVector v = (FixedSizeListVector) loaded(batch).get(field); // decompressed batch
+            data = ((BaseFixedWidthVector) v.getDataVector()).getDataBuffer()
+                    .nioBuffer(0, (int) ((long) b.rows() * width * dtype.bytes())).order(ByteOrder.LITTLE_ENDIAN);
         }
-        FixedSizeListVector v = (FixedSizeListVector) loaded(batch).get(field);
-        ByteBuffer data = ((BaseFixedWidthVector) v.getDataVector()).getDataBuffer()
-                .nioBuffer(0, (int) ((long) b.rows() * width * dtype.bytes())).order(ByteOrder.LITTLE_ENDIAN);
         if (dtype == Dtype.FLOAT32) {
             data.asFloatBuffer().get(start, dst, dstOffset, n);
         } else {
