@@ -20,9 +20,22 @@ public final class ExpertLoad {
     /** From released per-expert assignment counts (e.g. MoE Lens / OLMoE artifacts) and the token count. */
     public static ExpertLoad fromCounts(long[] counts, long tokens) {
         ExpertLoad l = new ExpertLoad(counts.length);
-        System.arraycopy(counts, 0, l.counts, 0, counts.length);
-        l.tokens = tokens;
+        l.addCounts(counts, tokens);
         return l;
+    }
+
+    /**
+     * Adds aggregated assignment counts of {@code tokens} more tokens (released artifacts carry counts, not
+     * per-token routing). First-choice counts are not known from them and stay as they are.
+     */
+    public void addCounts(long[] more, long moreTokens) {
+        if (more.length != counts.length) {
+            throw new IllegalArgumentException(more.length + " counts for " + counts.length + " experts");
+        }
+        for (int e = 0; e < more.length; e++) {
+            counts[e] += more[e];
+        }
+        tokens += moreTokens;
     }
 
     public void add(int[] experts) {

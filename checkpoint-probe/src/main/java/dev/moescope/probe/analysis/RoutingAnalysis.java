@@ -87,6 +87,21 @@ public final class RoutingAnalysis {
         }
     }
 
+    /**
+     * Feeds released per-expert assignment counts of one layer and domain ({@code tokens} tokens, each counted in
+     * k experts) instead of per-token routing: only the load metrics (specialisation, balance) follow from them;
+     * co-activation, consecutive-token and vocabulary statistics stay empty.
+     */
+    public void acceptCounts(int layer, String domain, long[] counts, long tokens) {
+        if (counts.length != numExperts) {
+            throw MoescopeException.badInput("layer " + layer + " of domain " + domain + " has " + counts.length
+                    + " expert counts, expected " + numExperts);
+        }
+        Layer s = layers.computeIfAbsent(layer, l -> new Layer(numExperts));
+        s.all.addCounts(counts, tokens);
+        s.byDomain.computeIfAbsent(domain, d -> new ExpertLoad(numExperts)).addCounts(counts, tokens);
+    }
+
     /** Per-token routing entropy / log E, top-1 margin p(1) − p(2), and the softmax mass of the top-k. */
     private void addConfidence(Layer s, float[] logits) {
         double[] p = new double[logits.length];
