@@ -45,6 +45,13 @@ final class RoutingCountsReproduction {
     /** OLMoE's five pretraining-analysis domains (file names of the released pickles). */
     static final List<String> OLMOE_DOMAINS = List.of("arxiv", "github", "c4", "book", "wikipedia");
 
+    /**
+     * Corpus sizes in DeepSeek tokens (Σ counts / 6) that the probe spec (§1.2) states, rounded to thousands:
+     * a check that the counts are whole and k is 6.
+     */
+    static final Map<String, Integer> LENS_CORPUS_KTOKENS = Map.of("english", 197, "github", 170, "french-qa", 128,
+            "chinese", 119, "aime-math", 105, "arxiv", 103, "gsm8k", 97);
+
     /** MoE Lens main-text routing domains, plus Chinese (spec §7 target 1). */
     static final List<String> LENS_CLAIM_DOMAINS = List.of("english", "french-qa", "gsm8k", "chinese");
 
@@ -67,6 +74,14 @@ final class RoutingCountsReproduction {
                 continue;
             }
             r.check(Check.within(c.label() + ": uniform share k/E (%)", 9.375, 100 * s.uniformShare(), 1e-12, 3));
+            if (c.model().equals("deepseek-base")) {
+                for (Map.Entry<String, Integer> e : new java.util.TreeMap<>(LENS_CORPUS_KTOKENS).entrySet()) {
+                    if (c.domains().containsKey(e.getKey())) {
+                        r.check(Check.within(c.label() + " " + e.getKey() + ": tokens, thousands (spec §1.2: Σ counts / k)",
+                                e.getValue(), c.tokens(e.getKey()) / 1000.0, 0.5, 1));
+                    }
+                }
+            }
             for (String d : LENS_CLAIM_DOMAINS) {
                 RoutingAnalysis.DomainSummary ds = domain(s, d);
                 if (ds == null) {

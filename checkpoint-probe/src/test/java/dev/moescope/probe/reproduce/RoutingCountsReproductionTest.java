@@ -46,14 +46,17 @@ class RoutingCountsReproductionTest {
         double cv1 = Math.sqrt((3 * 3 + 1 + 1 + 3 * 3) / 4.0) / 5; // deviations ±3, ±1 from the mean 5
         assertEquals(cv1 / 2, Double.parseDouble(gsm.get(12)), 1e-15);
         // the claim rows: gsm8k has an expert over half its tokens, english (max 3/4 = 75 % at layer 2) too
-        Check g = r.checks().stream().filter(c -> c.quantity().contains("gsm8k")).findFirst().orElseThrow();
+        Check g = r.checks().stream().filter(c -> c.quantity().contains("gsm8k: an expert")).findFirst().orElseThrow();
         assertEquals(Check.Status.MET, g.status());
         assertTrue(g.ours().startsWith("1 of 2 layers; max 80.00 % (layer 1, expert 0)"), g.ours());
-        Check e = r.checks().stream().filter(c -> c.quantity().contains("english")).findFirst().orElseThrow();
+        Check e = r.checks().stream().filter(c -> c.quantity().contains("english: an expert")).findFirst().orElseThrow();
         assertEquals("1 of 2 layers; max 75.00 % (layer 2, expert 0)", e.ours());
         // the uniform-share row compares with DeepSeek's 6/64 = 9.375 %: these toy counts are 2 of 4 experts
         assertEquals("50.000", r.checks().get(0).ours());
         assertEquals(Check.Status.NOT_MET, r.checks().get(0).status());
+        // spec §1.2's corpus sizes (97k GSM8K tokens, 197k English) are far from these toy counts: not met
+        assertEquals(2, r.checks().stream().filter(c -> c.quantity().contains("tokens, thousands")
+                && c.status() == Check.Status.NOT_MET).count());
         assertEquals(1, r.inputs().size());
     }
 
