@@ -10,8 +10,10 @@ public final class Gradients {
     public final float[] encoderBias;
     public final float[] decoder;
     public final float[] decoderBias;
-    /** Total loss: reconstruction + α·AuxK. */
+    /** Total loss: reconstruction + α·AuxK + the decoder-norm L1 term. */
     public double loss;
+    /** The decoder-norm-weighted L1 term (0 when the objective has none). */
+    public double sparsity;
     /** Mean over tokens of ‖x − x̂‖² (normalised units). */
     public double reconstruction;
     /** The normalised AuxK loss before α. */
