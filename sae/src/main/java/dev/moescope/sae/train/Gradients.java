@@ -24,6 +24,8 @@ public final class Gradients {
     public float minSelected;
     /** Dead latents at this step. */
     public int dead;
+    /** The step's residual {@code x̂ − x} ({@code rows x width}), for per-part losses; do not keep across steps. */
+    public float[] residual;
 
     public Gradients(int latents, int width) {
         encoder = new float[latents * width];

@@ -280,6 +280,7 @@ public final class SparseStep implements StepKernel {
             g.reconstruction = rec;
             g.auxk = auxLoss;
             g.sparsity = sparsity;
+            g.residual = e;
             g.loss = rec + objective.auxkAlpha() * auxLoss + sparsity;
             g.l0 = s.l0();
             g.minSelected = sel.minSelectedRank();
