@@ -106,6 +106,12 @@ public record CrosscoderConfig(int latents, int k, int shared, int batchSize, lo
                 selection, seed, gradClip, v);
     }
 
+    public CrosscoderConfig withSteps(long v) {
+        return new CrosscoderConfig(latents, k, shared, batchSize, v, lr, warmupSteps, auxkAlpha, kAux,
+                sparsityPenalty, sharedSparsityPenalty, deadTokens, thresholdBeta, thresholdStart, normBatches,
+                selection, seed, gradClip, kernel);
+    }
+
     public CrosscoderConfig withThreshold(double beta, long start) {
         return new CrosscoderConfig(latents, k, shared, batchSize, steps, lr, warmupSteps, auxkAlpha, kAux,
                 sparsityPenalty, sharedSparsityPenalty, deadTokens, beta, start, normBatches,

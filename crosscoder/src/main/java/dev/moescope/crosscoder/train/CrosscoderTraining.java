@@ -76,8 +76,9 @@ public final class CrosscoderTraining {
     }
 
     /**
-     * Continues the run saved in {@code checkpointFile}. The dictionary's shape (latents, k, shared, batch) and the
-     * sources' widths must match; {@code config.steps()} may extend the run.
+     * Continues the run saved in {@code checkpointFile} with the options it was started with (schedule, penalties,
+     * threshold start: what makes the continuation exact); only {@code config.steps()} is taken from the caller, so
+     * a run can be extended. The dictionary's shape (latents, k, shared, batch) and the sources' widths must match.
      */
     public static CrosscoderTraining resume(Engine engine, PairedSource source, CrosscoderConfig config,
                                             Path checkpointFile, Parallel parallel) {
@@ -100,8 +101,9 @@ public final class CrosscoderTraining {
             throw MoescopeException.usage("--resume: the checkpoint is at step " + s.step()
                     + ", nothing to do for --steps " + config.steps());
         }
-        Crosscoder model = Crosscoder.restore(engine, config, s.widths(), parallel, c);
-        return new CrosscoderTraining(source, config, model, s.inputScales().clone());
+        CrosscoderConfig effective = saved.withSteps(config.steps());
+        Crosscoder model = Crosscoder.restore(engine, effective, s.widths(), parallel, c);
+        return new CrosscoderTraining(source, effective, model, s.inputScales().clone());
     }
 
     /** Batch {@code index}, scaled, checked finite. */
@@ -117,6 +119,11 @@ public final class CrosscoderTraining {
     /** Takes the next step and reports it. */
     public Crosscoder.StepStats step() {
         return model.step(batch(model.steps()), config.batchSize());
+    }
+
+    /** The run's options (on resume: the checkpoint's, with the requested step count). */
+    public CrosscoderConfig config() {
+        return config;
     }
 
     /** Steps taken so far. */
