@@ -16,6 +16,7 @@ import dev.moescope.sae.dictionary.Parallel;
 import dev.moescope.sae.dictionary.ResumableAdam;
 import dev.moescope.sae.dictionary.SparseCodes;
 import dev.moescope.sae.train.Gradients;
+import dev.moescope.sae.train.PhaseTimes;
 import dev.moescope.sae.train.SaeModel;
 import dev.moescope.sae.train.SparseStep;
 import dev.moescope.sae.train.StepObjective;
@@ -63,6 +64,7 @@ public final class Crosscoder implements AutoCloseable {
     private final DecoderNormPenalty penalty;
     private final DeadLatents deadLatents;
     private final InferenceThreshold threshold;
+    private final PhaseTimes times = new PhaseTimes();
     private long step;
 
     /**
@@ -339,15 +341,25 @@ public final class Crosscoder implements AutoCloseable {
 
     /** One optimizer step on a batch ({@code x[s]} is source s's {@code rows x d_s} rows, already normalised). */
     public StepStats step(float[][] x, int rows) {
+        times.start();
         float[] xs = concatenate(x, rows);
+        times.mark("concatenate sources");
         Gradients g = gradients(xs, rows);
+        times.mark("kernel");
         double[] rec = perSource(g.residual, rows);
         double norm = g.norm();
         if (config.gradClip() > 0 && norm > config.gradClip()) {
             g.scale((float) (config.gradClip() / norm));
         }
+        times.mark("per-source loss + clip");
         double lr = model.optimizer().currentLearningRate(SaeModel.ENCODER);
+        long adam0 = model.optimizer().nanos();
+        long tie0 = model.renormNanos();
         model.apply(g);
+        times.mark("update: surrogate gradient + backward");
+        times.move("update: surrogate gradient + backward", "update: Adam", model.optimizer().nanos() - adam0);
+        times.move("update: surrogate gradient + backward", "update: re-tie shared decoders",
+                model.renormNanos() - tie0);
         step++;
         threshold.observe(step, g.minSelected);
         StepStats stats = new StepStats(g.loss, rec, g.auxk, g.l0, g.dead, g.minSelected, g.sparsity, norm, lr);
@@ -380,13 +392,13 @@ public final class Crosscoder implements AutoCloseable {
     }
 
     /** The sparse step's time per phase (for the benchmark breakdown). */
-    public dev.moescope.sae.train.PhaseTimes kernelTimes() {
+    public PhaseTimes kernelTimes() {
         return sparse.times();
     }
 
-    /** Adam's and the decoder constraint's wall time so far. */
-    long[] updateNanos() {
-        return new long[]{model.optimizer().nanos(), model.renormNanos()};
+    /** Wall time per phase of {@link #step} (the kernel's own breakdown is {@link #kernelTimes()}). */
+    public PhaseTimes times() {
+        return times;
     }
 
     /**
