@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "bench",
         mixinStandardHelpOptions = true,
         description = {"Benchmarks that compare moescope with its reference side by side.", "Each prints both throughputs and their ratio."},
-        subcommands = {ProbeCaptureBench.class, SaeBench.class, StoreBench.class, ToyBench.class})
+        subcommands = {CrosscoderBench.class, ProbeCaptureBench.class, SaeBench.class, StoreBench.class, ToyBench.class})
 public final class BenchCommand implements Runnable {
 
     @CommandLine.Spec

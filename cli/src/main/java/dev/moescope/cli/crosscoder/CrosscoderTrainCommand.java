@@ -11,7 +11,11 @@ import dev.moescope.crosscoder.data.SyntheticPairSource;
 import dev.moescope.crosscoder.diff.LatentClass;
 import dev.moescope.crosscoder.diff.RelativeNorms;
 import dev.moescope.crosscoder.train.Crosscoder;
+import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.progress.Progress;
+import dev.moescope.crosscoder.train.CrosscoderCheckpoint;
 import dev.moescope.crosscoder.train.CrosscoderConfig;
+import dev.moescope.crosscoder.train.HeldOutEvaluation;
 import dev.moescope.crosscoder.train.CrosscoderTraining;
 import dev.moescope.crosscoder.train.SelectionWeighting;
 import dev.moescope.sae.dictionary.Parallel;
@@ -37,12 +41,14 @@ import java.util.concurrent.Callable;
                 + "decoder-norm-weighted batch top-k, AuxK, EMA inference threshold, per-source input scaling, "
                 + "and --shared designated shared latents whose decoder is tied across sources.",
                 "Stores are paired row by row; misaligned stores are refused with the first mismatch.",
-                "Writes RUN/crosscoder.safetensors, RUN/cfg.json and RUN/summary.json (with provenance)."},
+                "Writes RUN/crosscoder.safetensors, RUN/cfg.json, RUN/summary.json (with provenance, and per-source and "
+                        + "pooled FVE on held-out tokens) and RUN/checkpoint.safetensors (continue with --resume)."},
         footer = {"", "Example:",
                 "  moescope demo --out /tmp/d",
                 "  moescope crosscoder train --store /tmp/d/stores/moe --store /tmp/d/stores/dense \\",
                 "      --hook blocks.2.resid_post --hook blocks.2.resid_post --latents 256 --k 8 --shared 16 \\",
-                "      --batch 256 --steps 500 --out runs/cc"})
+                "      --batch 256 --steps 500 --out runs/cc",
+                "  moescope crosscoder train ...same options... --steps 1000 --resume --out runs/cc   (continue to 1000)"})
 public final class CrosscoderTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
@@ -87,8 +93,8 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0", description = "AuxK latents per token (default: d/2 of the narrowest source).")
     int kAux;
 
-    @Option(names = "--sparsity-penalty", paramLabel = "L", defaultValue = "0",
-            description = "Decoder-norm-weighted L1 weight on top of BatchTopK (the paper code uses 1/32; default: off, it slows CPU training).")
+    @Option(names = "--sparsity-penalty", paramLabel = "L", defaultValue = "0.03125",
+            description = "Decoder-norm-weighted L1 weight on top of BatchTopK, 0 off (default: 1/32, the paper code's).")
     double sparsityPenalty;
 
     @Option(names = "--shared-sparsity-penalty", paramLabel = "L", defaultValue = "-1",
@@ -105,6 +111,21 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--no-normalize", description = "Do not scale each source to E|x|^2 = d.")
     boolean noNormalize;
 
+    @Option(names = "--threshold-start", paramLabel = "N", defaultValue = "-1", description = "First step of the inference-threshold EMA (default: min(1000, steps/2)).")
+    long thresholdStart;
+
+    @Option(names = "--grad-clip", paramLabel = "G", defaultValue = "1.0", description = "Global gradient-norm clip, 0 off (default: ${DEFAULT-VALUE}, the paper code's).")
+    double gradClip;
+
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0", description = "Also write RUN/checkpoint.safetensors every N steps (default: only at the end).")
+    long checkpointEvery;
+
+    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint.safetensors up to --steps, with the options it was started with (same --latents/--k/--shared/--batch and sources required).")
+    boolean resume;
+
+    @Option(names = "--val-tokens", paramLabel = "N", defaultValue = "1000000", description = "Held-out tokens for the FVE evaluation, 0 none (default: ${DEFAULT-VALUE}; a synthetic source uses at most 16 batches).")
+    long valTokens;
+
     @Option(names = "--out", required = true, paramLabel = "RUN", description = "Run directory.")
     Path out;
 
@@ -114,13 +135,21 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
         CrosscoderConfig config = new CrosscoderConfig(latents, k, shared, batch, steps, lr,
                 warmup >= 0 ? warmup : d.warmupSteps(), auxkAlpha, kAux, sparsityPenalty,
                 sharedSparsityPenalty >= 0 ? sharedSparsityPenalty : 0.15 * sparsityPenalty, deadTokens, d.thresholdBeta(),
-                d.thresholdStart(), noNormalize ? 0 : d.normBatches(), selection, common.seed);
+                thresholdStart >= 0 ? thresholdStart : d.thresholdStart(), noNormalize ? 0 : d.normBatches(), selection, common.seed, gradClip,
+                CrosscoderConfig.Kernel.SPARSE);
         if (synthetic != stores.isEmpty()) {
-            throw dev.moescope.core.error.MoescopeException.usage(synthetic
+            throw MoescopeException.usage(synthetic
                     ? "--synthetic takes no --store" : "give two or more --store (and one --hook each), or --synthetic");
         }
+        if (checkpointEvery < 0 || valTokens < 0) {
+            throw MoescopeException.usage("--checkpoint-every and --val-tokens must be non-negative");
+        }
+        Path checkpoint = out.resolve(CrosscoderCheckpoint.FILE);
+        if (resume && !Files.isRegularFile(checkpoint)) {
+            throw MoescopeException.usage("--resume: no " + CrosscoderCheckpoint.FILE + " in " + out);
+        }
         Provenance.Builder prov = Provenance.start("crosscoder train").parameter("seed", common.seed)
-                .parameter("threads", common.threads).parameter("config", config);
+                .parameter("threads", common.threads).parameter("resume", resume);
         Engine engine = DjlRuntime.pytorch(common.threads);
         try (PairedSource src = synthetic ? new SyntheticPairSource(32, 16, 16, 16, 0.05, common.seed)
                 : new PairedStoreSource(stores, hooks, common.seed);
@@ -129,13 +158,44 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
             for (Path s : stores) { // after opening: a missing store gets the store's own error first
                 prov.input(s.resolve(Manifest.FILE_NAME));
             }
-            CrosscoderTraining.Result r = CrosscoderTraining.train(engine, src, config, par);
-            try (Crosscoder cc = r.model()) {
-                Provenance p = prov.build().finishedNow();
+            if (resume) {
+                prov.input(checkpoint);
+            }
+            long t0 = System.nanoTime();
+            CrosscoderTraining run = resume ? CrosscoderTraining.resume(engine, src, config, checkpoint, par)
+                    : CrosscoderTraining.start(engine, src, config, par);
+            long firstStep = run.stepsDone();
+            config = run.config(); // on resume: the checkpoint's options with this --steps
+            prov.parameter("config", config);
+            try (Crosscoder cc = run.model()) {
+                Crosscoder.StepStats last = null;
+                try (Progress p = Progress.start("crosscoder train", config.steps() - firstStep, "step")) {
+                    while (run.stepsDone() < config.steps()) {
+                        last = run.step();
+                        p.stepBy(1);
+                        if (run.stepsDone() % 50 == 1) {
+                            p.message(String.format("loss %.4f l0 %.1f dead %d", last.loss(), last.l0(),
+                                    last.dead()));
+                        }
+                        if (checkpointEvery > 0 && run.stepsDone() % checkpointEvery == 0
+                                && run.stepsDone() < config.steps()) {
+                            Files.createDirectories(out);
+                            run.checkpoint(checkpoint);
+                        }
+                    }
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                long e0 = System.nanoTime();
+                long heldOutTokens = synthetic ? Math.min(valTokens, 16L * batch) : valTokens;
+                HeldOutEvaluation.Report heldOut = heldOutTokens > 0 ? run.evaluate(heldOutTokens) : null;
+                double evalSeconds = (System.nanoTime() - e0) / 1e9;
+                CrosscoderTraining.Result r = new CrosscoderTraining.Result(cc, run.inputScales(), last, seconds);
+                Provenance prv = prov.build().finishedNow();
                 Files.createDirectories(out);
+                run.checkpoint(checkpoint);
                 Map<String, String> meta = new LinkedHashMap<>();
                 meta.put("format", "moescope-crosscoder");
-                meta.put("provenance", Json.gson().toJson(p));
+                meta.put("provenance", Json.gson().toJson(prv));
                 CrosscoderTraining.save(out.resolve("crosscoder.safetensors"), r, meta);
                 Map<String, Object> cfg = new LinkedHashMap<>();
                 cfg.put("config", config);
@@ -146,31 +206,62 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
                 Json.write(out.resolve("cfg.json"), cfg);
                 Map<LatentClass, Integer> counts = classCounts(cc);
                 Map<String, Object> summary = new LinkedHashMap<>();
-                summary.put("provenance", p);
+                summary.put("provenance", prv);
                 summary.put("sources", src.names());
                 summary.put("steps", config.steps());
                 summary.put("seconds", r.seconds());
-                summary.put("final_loss", r.last().loss());
-                summary.put("final_reconstruction_per_source", r.last().reconstruction());
-                summary.put("final_auxk", r.last().auxk());
-                summary.put("l0", r.last().l0());
+                summary.put("final_loss", last.loss());
+                summary.put("final_reconstruction_per_source", last.reconstruction());
+                summary.put("final_auxk", last.auxk());
+                summary.put("l0", last.l0());
                 summary.put("dead_fraction", cc.deadFraction());
                 summary.put("threshold", cc.threshold());
                 summary.put("latent_classes_first_two_sources", counts);
+                summary.put("resumed_from_step", resume ? firstStep : null);
+                summary.put("final_sparsity_term", last.sparsity());
+                summary.put("final_grad_norm", last.gradNorm());
+                summary.put("steps_per_second", (config.steps() - firstStep) / seconds);
+                summary.put("heldout", heldOut == null ? null : heldOutJson(heldOut, evalSeconds));
                 Json.write(out.resolve("summary.json"), summary);
                 var o = spec.commandLine().getOut();
-                o.printf("trained %d steps in %.1f s: loss %.4f, reconstruction per source %s, dead %.1f%%%n",
-                        config.steps(), r.seconds(), r.last().loss(), java.util.Arrays.toString(
-                                java.util.Arrays.stream(r.last().reconstruction())
-                                        .mapToObj(v -> String.format("%.4f", v)).toArray()),
+                o.printf("trained steps %d..%d in %.1f s: loss %.4f, reconstruction per source %s, dead %.1f%%%n",
+                        firstStep + 1, config.steps(), seconds, last.loss(), fmt(last.reconstruction()),
                         100 * cc.deadFraction());
+                if (heldOut != null && heldOut.tokens() > 0) {
+                    HeldOutEvaluation.Fve f = heldOut.threshold() != null ? heldOut.threshold() : heldOut.topK();
+                    o.printf("held-out FVE (%s, %d tokens): pooled %.4f, per source %s, L0 %.1f%n",
+                            heldOut.threshold() != null ? "threshold" : "batch top-k", heldOut.tokens(), f.pooled(),
+                            fmt(f.perSource()), f.l0());
+                } else {
+                    o.printf("held-out FVE: no held-out tokens%n");
+                }
                 o.printf("latents by relative decoder norm (sources 0/1): %s%n", counts);
-                o.printf("wrote %s, cfg.json, summary.json%n", out.resolve("crosscoder.safetensors"));
+                o.printf("wrote %s, cfg.json, summary.json, %s%n", out.resolve("crosscoder.safetensors"),
+                        CrosscoderCheckpoint.FILE);
             }
         } catch (java.io.IOException e) {
-            throw dev.moescope.core.error.MoescopeException.failure("cannot write " + out + ": " + e.getMessage(), e);
+            throw MoescopeException.failure("cannot write " + out + ": " + e.getMessage(), e);
         }
         return 0;
+    }
+
+    private static String fmt(double[] v) {
+        return java.util.Arrays.toString(java.util.Arrays.stream(v).mapToObj(x -> String.format("%.4f", x))
+                .toArray());
+    }
+
+    private static Map<String, Object> heldOutJson(HeldOutEvaluation.Report r, double seconds) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("tokens", r.tokens());
+        m.put("seconds", seconds);
+        m.put("definition", "FVE = 1 - sum_d Var_b(x - x_hat) / sum_d Var_b(x), normalised units; pooled sums "
+                + "over every source's dimensions");
+        if (r.tokens() > 0) {
+            m.put("fve_threshold", r.threshold());
+            m.put("fve_batch_topk", r.topK());
+            m.put("dead_fraction", r.deadFraction());
+        }
+        return m;
     }
 
     private static Map<LatentClass, Integer> classCounts(Crosscoder cc) {

@@ -41,7 +41,7 @@ class CrosscoderCliTest {
     }
 
     /** A store of {@code docs} documents of 32 tokens, width {@code d}; token ids r % 40 except at {@code badRow}. */
-    private static void store(Path dir, String model, int d, int docs, long seed, long badRow) {
+    static void store(Path dir, String model, int d, int docs, long seed, long badRow) {
         StoreSpec spec = StoreSpec.builder(new Identity(model, "0"), new Identity("none", "0"))
                 .hook(HOOK, d).batchRows(32).shardRows(256).build();
         Random r = new Random(seed);

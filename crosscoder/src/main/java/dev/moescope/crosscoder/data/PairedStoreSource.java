@@ -19,7 +19,8 @@ import java.util.Map;
  * stores with the first mismatch; batches are shuffled within the training documents (10% of documents held out,
  * chosen by the seed) and hold the same rows from every store. Batch {@code index} is batch
  * {@code index mod perEpoch} of epoch {@code index / perEpoch}, each epoch reshuffled by its number; reads are
- * sequential (asking for an earlier batch re-opens the stream), memory stays at the shuffle buffer.
+ * sequential (asking for an earlier batch re-opens the stream), memory stays at the shuffle buffer. The held-out
+ * documents are streamed by {@link #forEachValidation}.
  */
 public final class PairedStoreSource implements PairedSource {
 
@@ -112,6 +113,26 @@ public final class PairedStoreSource implements PairedSource {
             out[s] = java.util.Arrays.copyOf(b.values(s), batchRows * widths[s]);
         }
         return out;
+    }
+
+    /** The held-out documents (the 10% the training batches never read), in store order. */
+    @Override
+    public void forEachValidation(int batchRows, long maxRows, BatchConsumer consumer) {
+        ShuffleConfig c = new ShuffleConfig(batchRows, batchRows, seed, 0, Split.VALIDATION, VALIDATION_FRACTION,
+                false, false);
+        long seen = 0;
+        try (ShuffledBatches s = paired.shuffled(hooks, c)) {
+            HookBatch b;
+            while (seen < maxRows && (b = s.next()) != null) {
+                int n = (int) Math.min(b.rows(), maxRows - seen);
+                float[][] out = new float[widths.length][];
+                for (int i = 0; i < widths.length; i++) {
+                    out[i] = java.util.Arrays.copyOf(b.values(i), n * widths[i]);
+                }
+                consumer.accept(out, n);
+                seen += n;
+            }
+        }
     }
 
     private void open(int e, int batchRows, long firstIndex) {

@@ -103,7 +103,21 @@ public final class SyntheticPairSource implements PairedSource {
 
     @Override
     public float[][] trainBatch(long index, int rows) {
-        SplittableRandom r = Seeds.random(seed, "synthetic batch " + index);
+        return draw(Seeds.random(seed, "synthetic batch " + index), rows);
+    }
+
+    /** A held-out draw: rows from the same distribution under a seed purpose no training batch uses. */
+    @Override
+    public void forEachValidation(int rows, long maxRows, BatchConsumer consumer) {
+        long seen = 0;
+        for (int i = 0; seen < maxRows; i++) {
+            int n = (int) Math.min(rows, maxRows - seen);
+            consumer.accept(draw(Seeds.random(seed, "synthetic validation batch " + i), n), n);
+            seen += n;
+        }
+    }
+
+    private float[][] draw(SplittableRandom r, int rows) {
         float[] a = new float[rows * width];
         float[] b = new float[rows * width];
         int n = features();

@@ -19,6 +19,15 @@ public final class AuxK {
      * latent index, lowest first.
      */
     public static SparseCodes select(FloatBuffer pre, int rows, int latents, int[] dead, int kAux, Parallel par) {
+        return select(pre, rows, latents, dead, kAux, null, par);
+    }
+
+    /**
+     * As {@link #select(FloatBuffer, int, int, int[], int, Parallel)}, ranking by {@code pre * rankScale} (the
+     * crosscoder's decoder-norm weighting, {@code null} for none) while keeping the unscaled {@code pre} as the value.
+     */
+    public static SparseCodes select(FloatBuffer pre, int rows, int latents, int[] dead, int kAux, float[] rankScale,
+                                     Parallel par) {
         if (dead.length == 0 || kAux <= 0) {
             return SparseCodes.empty(rows, latents);
         }
@@ -30,6 +39,7 @@ public final class AuxK {
         par.forChunks(chunks, c -> {
             float[] row = new float[latents];
             float[] v = new float[dead.length];
+            float[] raw = new float[dead.length];
             int[] idx = new int[dead.length];
             float[] scratch = new float[dead.length];
             int[] outC = new int[(bounds[c + 1] - bounds[c]) * Math.min(kAux, dead.length)];
@@ -40,8 +50,10 @@ public final class AuxK {
                 int n = 0;
                 for (int j : dead) {
                     float x = row[j];
-                    if (x > 0) {
-                        v[n] = x;
+                    float rank = rankScale == null ? x : x * rankScale[j];
+                    if (x > 0 && rank > 0) {
+                        v[n] = rank;
+                        raw[n] = x;
                         idx[n] = j;
                         n++;
                     }
@@ -50,7 +62,7 @@ public final class AuxK {
                 if (n <= kAux) {
                     for (int i = 0; i < n; i++) {
                         outC[o] = idx[i];
-                        outV[o++] = v[i];
+                        outV[o++] = raw[i];
                     }
                 } else {
                     System.arraycopy(v, 0, scratch, 0, n);
@@ -65,7 +77,7 @@ public final class AuxK {
                     for (int i = 0; i < n; i++) {
                         if (v[i] > t || (v[i] == t && ties-- > 0)) {
                             outC[o] = idx[i];
-                            outV[o++] = v[i];
+                            outV[o++] = raw[i];
                         }
                     }
                 }

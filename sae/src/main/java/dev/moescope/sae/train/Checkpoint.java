@@ -36,25 +36,10 @@ public final class Checkpoint {
 
     public static void write(Path file, State state, Map<String, float[]> parameters,
                              Map<String, ResumableAdam.State> adam, long[] deadSince) {
-        int d = state.width();
-        int f = state.latents();
-        Map<String, long[]> shapes = Map.of(SaeModel.ENCODER, new long[]{f, d}, SaeModel.ENCODER_BIAS, new long[]{f},
-                SaeModel.DECODER, new long[]{f, d}, SaeModel.DECODER_BIAS, new long[]{d});
-        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
-        Map<String, Long> counts = new LinkedHashMap<>();
-        for (String p : PARAMS) {
-            t.put(p, Safetensors.Tensor.f32(parameters.get(p), shapes.get(p)));
-            ResumableAdam.State s = adam.get(p);
-            if (s != null) {
-                t.put("adam." + p + ".mean", Safetensors.Tensor.f32(s.mean(), shapes.get(p)));
-                t.put("adam." + p + ".variance", Safetensors.Tensor.f32(s.variance(), shapes.get(p)));
-                counts.put(p, s.count());
-            }
-        }
-        t.put("dead_since", Safetensors.Tensor.i64(deadSince, f));
-        State withCounts = new State(state.step(), state.theta(), state.scale(), d, f, state.config(), state.source(),
-                counts);
-        Safetensors.write(file, t, Map.of("moescope.checkpoint", Json.gson().toJson(withCounts)));
+        State withCounts = new State(state.step(), state.theta(), state.scale(), state.width(), state.latents(),
+                state.config(), state.source(), adamCounts(adam));
+        writeTensors(file, state.width(), state.latents(), parameters, adam, deadSince,
+                Map.of("moescope.checkpoint", Json.gson().toJson(withCounts)));
     }
 
     public static Loaded read(Path file) {
@@ -69,15 +54,61 @@ public final class Checkpoint {
         } catch (RuntimeException e) {
             throw MoescopeException.badInput(file, "malformed checkpoint metadata: " + e.getMessage(), e);
         }
+        Tensors t = readTensors(file, c, s.adamCounts());
+        return new Loaded(s, t.parameters(), t.adam(), t.deadSince());
+    }
+
+    /** The tensor part of a checkpoint, shared by every dictionary trainer (SAE, crosscoder). */
+    public record Tensors(Map<String, float[]> parameters, Map<String, ResumableAdam.State> adam, long[] deadSince) {
+    }
+
+    /** Adam's update count per parameter (goes in the trainer's own metadata record). */
+    public static Map<String, Long> adamCounts(Map<String, ResumableAdam.State> adam) {
+        Map<String, Long> counts = new LinkedHashMap<>();
+        for (String p : PARAMS) {
+            ResumableAdam.State s = adam.get(p);
+            if (s != null) {
+                counts.put(p, s.count());
+            }
+        }
+        return counts;
+    }
+
+    /**
+     * Writes the four {@link SaeModel} parameters ({@code latents x width} layout), Adam's moments and the
+     * dead-latent counters, with the caller's {@code metadata} (its scalar state as JSON), atomically.
+     */
+    public static void writeTensors(Path file, int width, int latents, Map<String, float[]> parameters,
+                                    Map<String, ResumableAdam.State> adam, long[] deadSince,
+                                    Map<String, String> metadata) {
+        int d = width;
+        int f = latents;
+        Map<String, long[]> shapes = Map.of(SaeModel.ENCODER, new long[]{f, d}, SaeModel.ENCODER_BIAS, new long[]{f},
+                SaeModel.DECODER, new long[]{f, d}, SaeModel.DECODER_BIAS, new long[]{d});
+        Map<String, Safetensors.Tensor> t = new LinkedHashMap<>();
+        for (String p : PARAMS) {
+            t.put(p, Safetensors.Tensor.f32(parameters.get(p), shapes.get(p)));
+            ResumableAdam.State s = adam.get(p);
+            if (s != null) {
+                t.put("adam." + p + ".mean", Safetensors.Tensor.f32(s.mean(), shapes.get(p)));
+                t.put("adam." + p + ".variance", Safetensors.Tensor.f32(s.variance(), shapes.get(p)));
+            }
+        }
+        t.put("dead_since", Safetensors.Tensor.i64(deadSince, f));
+        Safetensors.write(file, t, metadata);
+    }
+
+    /** Reads the tensors written by {@link #writeTensors}; {@code adamCounts} comes from the caller's metadata. */
+    public static Tensors readTensors(Path file, Safetensors.Contents c, Map<String, Long> adamCounts) {
         Map<String, float[]> params = new LinkedHashMap<>();
         Map<String, ResumableAdam.State> adam = new LinkedHashMap<>();
         for (String p : PARAMS) {
             params.put(p, c.floats(file, p));
-            if (s.adamCounts() != null && s.adamCounts().containsKey(p)) {
+            if (adamCounts != null && adamCounts.containsKey(p)) {
                 adam.put(p, new ResumableAdam.State(c.floats(file, "adam." + p + ".mean"),
-                        c.floats(file, "adam." + p + ".variance"), s.adamCounts().get(p)));
+                        c.floats(file, "adam." + p + ".variance"), adamCounts.get(p)));
             }
         }
-        return new Loaded(s, params, adam, c.longs(file, "dead_since"));
+        return new Tensors(params, adam, c.longs(file, "dead_since"));
     }
 }

@@ -10,8 +10,10 @@ public final class Gradients {
     public final float[] encoderBias;
     public final float[] decoder;
     public final float[] decoderBias;
-    /** Total loss: reconstruction + α·AuxK. */
+    /** Total loss: reconstruction + α·AuxK + the decoder-norm L1 term. */
     public double loss;
+    /** The decoder-norm-weighted L1 term (0 when the objective has none). */
+    public double sparsity;
     /** Mean over tokens of ‖x − x̂‖² (normalised units). */
     public double reconstruction;
     /** The normalised AuxK loss before α. */
@@ -22,6 +24,8 @@ public final class Gradients {
     public float minSelected;
     /** Dead latents at this step. */
     public int dead;
+    /** The step's residual {@code x̂ − x} ({@code rows x width}), for per-part losses; do not keep across steps. */
+    public float[] residual;
 
     public Gradients(int latents, int width) {
         encoder = new float[latents * width];

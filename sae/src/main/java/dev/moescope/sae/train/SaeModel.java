@@ -25,7 +25,10 @@ import java.util.SplittableRandom;
  *
  * <p>Updates take gradients computed outside autograd (by a {@link StepKernel}): {@link #apply} hands them to the
  * trainer through {@link ExternalGradients} (a linear surrogate whose gradient is exactly the given one); the
- * optimizer update and the decoder renormalisation then run as for any autograd loss.
+ * optimizer update and the decoder constraint then run as for any autograd loss.
+ *
+ * <p>The decoder constraint runs after every update on the Java mirror of the rows: the SAE's unit norm
+ * ({@link #UNIT_NORM}), or a crosscoder's free norms with its designated shared latents re-tied.
  */
 public final class SaeModel implements AutoCloseable {
 
@@ -40,10 +43,21 @@ public final class SaeModel implements AutoCloseable {
     private final int width;
     private final int latents;
     private final float[] decoderRows;
+    private final DecoderConstraint constraint;
     private long renormNanos;
 
+    /** Applied to the decoder rows ({@code latents x width}, in place) after every update. */
+    @FunctionalInterface
+    public interface DecoderConstraint {
+        void apply(float[] rows, int latents, int width, Parallel parallel);
+    }
+
+    /** The SAE's constraint: every decoder row renormalised to unit length. */
+    public static final DecoderConstraint UNIT_NORM = DecoderNorm::normalizeRows;
+
     private SaeModel(Engine engine, ResumableAdam adam, Parallel parallel, int width, int latents, float[] encoder,
-                     float[] encoderBias, float[] decoder, float[] decoderBias) {
+                     float[] encoderBias, float[] decoder, float[] decoderBias, DecoderConstraint constraint) {
+        this.constraint = constraint;
         this.trainer = new ScopedTrainer(engine, adam);
         this.adam = adam;
         this.parallel = parallel;
@@ -71,13 +85,24 @@ public final class SaeModel implements AutoCloseable {
         }
         DecoderNorm.normalizeRows(dec, latents, width, parallel);
         return new SaeModel(engine, adam, parallel, width, latents, dec.clone(), new float[latents], dec,
-                new float[width]);
+                new float[width], UNIT_NORM);
     }
 
-    /** A model with the given parameter values (a checkpoint's). */
+    /** An SAE (unit-norm decoder) with the given parameter values (a checkpoint's). */
     public static SaeModel of(Engine engine, ResumableAdam adam, Parallel parallel, int width, int latents,
                               float[] encoder, float[] encoderBias, float[] decoder, float[] decoderBias) {
-        return new SaeModel(engine, adam, parallel, width, latents, encoder, encoderBias, decoder, decoderBias);
+        return of(engine, adam, parallel, width, latents, encoder, encoderBias, decoder, decoderBias, UNIT_NORM);
+    }
+
+    /**
+     * A model with the given parameter values and decoder constraint ({@code null}: free decoder rows, as a
+     * crosscoder without designated shared latents has).
+     */
+    public static SaeModel of(Engine engine, ResumableAdam adam, Parallel parallel, int width, int latents,
+                              float[] encoder, float[] encoderBias, float[] decoder, float[] decoderBias,
+                              DecoderConstraint constraint) {
+        return new SaeModel(engine, adam, parallel, width, latents, encoder, encoderBias, decoder, decoderBias,
+                constraint);
     }
 
     public int width() {
@@ -118,7 +143,7 @@ public final class SaeModel implements AutoCloseable {
         return trainer.parameter(name).toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    /** The unit-norm decoder rows, {@code F x d}; do not modify. */
+    /** The decoder rows as of the last update (unit-norm for an SAE), {@code F x d}; do not modify. */
     public float[] decoderRows() {
         return decoderRows;
     }
@@ -152,7 +177,7 @@ public final class SaeModel implements AutoCloseable {
         ExternalGradients.apply(trainer, grads);
     }
 
-    /** Wall time spent renormalising the decoder so far. */
+    /** Wall time spent on the decoder constraint (renormalising, re-tying) so far. */
     public long renormNanos() {
         return renormNanos;
     }
@@ -161,8 +186,10 @@ public final class SaeModel implements AutoCloseable {
         long t0 = System.nanoTime();
         NDArray dec = trainer.parameter(DECODER);
         view(DECODER).get(0, decoderRows, 0, decoderRows.length);
-        DecoderNorm.normalizeRows(decoderRows, latents, width, parallel);
-        dec.set(FloatBuffer.wrap(decoderRows));
+        if (constraint != null) {
+            constraint.apply(decoderRows, latents, width, parallel);
+            dec.set(FloatBuffer.wrap(decoderRows));
+        }
         renormNanos += System.nanoTime() - t0;
     }
 

@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.moescope.sae.dictionary.AuxK;
 import dev.moescope.sae.dictionary.BatchTopK;
 import dev.moescope.sae.dictionary.DeadLatents;
+import dev.moescope.sae.dictionary.DecoderNormPenalty;
 import dev.moescope.sae.dictionary.Parallel;
 import dev.moescope.sae.dictionary.SparseCodes;
 
@@ -28,6 +29,10 @@ import java.util.Arrays;
  * </ul>
  * Rows are split across threads for the per-row phases, latents (via a counting-sort transpose) for the per-latent
  * ones, so every output is written by one thread in a fixed order: results are deterministic.
+ *
+ * <p>One implementation for every dictionary learner: a {@link StepObjective} says what is optimised. The SAE is
+ * its plain case; a crosscoder runs the same code on rows that concatenate its sources (no input centring,
+ * decoder-norm-weighted selection, the optional decoder-norm L1 term, whose gradient is as sparse as the rest).
  */
 public final class SparseStep implements StepKernel {
 
@@ -41,6 +46,14 @@ public final class SparseStep implements StepKernel {
 
     @Override
     public Gradients compute(SaeModel model, float[] x, int rows, DeadLatents deadLatents, SaeConfig config) {
+        return compute(model, x, rows, deadLatents, StepObjective.sae(config, model.width()));
+    }
+
+    /**
+     * The step for any {@link StepObjective}: the SAE's, or a crosscoder's on concatenated source rows (no input
+     * centring, decoder-norm-weighted selection and AuxK ranking, the decoder-norm L1 term).
+     */
+    public Gradients compute(SaeModel model, float[] x, int rows, DeadLatents deadLatents, StepObjective objective) {
         int d = model.width();
         int nLat = model.latents();
         Parallel par = model.parallel();
@@ -50,14 +63,21 @@ public final class SparseStep implements StepKernel {
         buffer = null; // handed out; taken back by recycle()
         // every gradient entry is assigned below (rows zeroed by the thread that fills them), so no global clear
         float[] decB = model.read(SaeModel.DECODER_BIAS);
-        float[] xc = new float[rows * d];
-        par.forRange(rows, (lo, hi) -> {
-            for (int b = lo; b < hi; b++) {
-                for (int j = 0; j < d; j++) {
-                    xc[b * d + j] = x[b * d + j] - decB[j];
+        boolean centred = objective.centredEncoder();
+        float[] xc = centred ? new float[rows * d] : x;
+        if (centred) {
+            par.forRange(rows, (lo, hi) -> {
+                for (int b = lo; b < hi; b++) {
+                    for (int j = 0; j < d; j++) {
+                        xc[b * d + j] = x[b * d + j] - decB[j];
+                    }
                 }
-            }
-        });
+            });
+        }
+        float[] rankScale = objective.rankScale();
+        DecoderNormPenalty penalty = objective.penalty() != null && objective.penalty().active()
+                ? objective.penalty() : null;
+        float[] penaltyWeights = penalty == null ? null : penalty.weights(model.decoderRows(), nLat, par);
         times.mark("prepare");
         try (NDScope scope = new NDScope()) {
             NDArray xcNd = model.manager().create(xc, new Shape(rows, d));
@@ -67,12 +87,12 @@ public final class SparseStep implements StepKernel {
             FloatBuffer preView = pre.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
             times.mark("encoder matmul");
 
-            BatchTopK.Selection sel = BatchTopK.select(preView, rows, nLat, config.k() * rows, null, par);
+            BatchTopK.Selection sel = BatchTopK.select(preView, rows, nLat, objective.k() * rows, rankScale, par);
             SparseCodes s = sel.codes();
             deadLatents.update(s.fired(), rows);
             int[] dead = deadLatents.dead();
-            SparseCodes aux = config.auxkAlpha() > 0 && dead.length > 0
-                    ? AuxK.select(preView, rows, nLat, dead, Math.min(config.effectiveKAux(d), dead.length), par)
+            SparseCodes aux = objective.auxkAlpha() > 0 && dead.length > 0
+                    ? AuxK.select(preView, rows, nLat, dead, Math.min(objective.kAux(), dead.length), rankScale, par)
                     : SparseCodes.empty(rows, nLat);
             times.mark("select");
 
@@ -80,7 +100,9 @@ public final class SparseStep implements StepKernel {
             float[] e = new float[rows * d];
             float[] dF = new float[s.nnz()];
             double[] rowLoss = new double[rows];
+            double[] rowPenalty = new double[rows];
             float gScale = 2f / rows;
+            float invRows = 1f / rows;
             // decode and the gradient of each selected activation, per row
             par.forRange(rows, (lo, hi) -> {
                 for (int b = lo; b < hi; b++) {
@@ -100,6 +122,7 @@ public final class SparseStep implements StepKernel {
                         l += (double) v * v;
                     }
                     rowLoss[b] = l;
+                    double pen = 0;
                     for (int p = s.rowPtr[b]; p < s.rowPtr[b + 1]; p++) {
                         int w = s.cols[p] * d;
                         float dot = 0;
@@ -107,9 +130,20 @@ public final class SparseStep implements StepKernel {
                             dot += e[o + j] * dec[w + j];
                         }
                         dF[p] = gScale * dot;
+                        if (penaltyWeights != null) { // ∂(mean_b Σ_i f_bi w_i)/∂f_bi = w_i / B
+                            float pw = penaltyWeights[s.cols[p]];
+                            dF[p] += pw * invRows;
+                            pen += (double) s.vals[p] * pw;
+                        }
                     }
+                    rowPenalty[b] = pen;
                 }
             });
+            double sparsity = 0;
+            for (double v : rowPenalty) {
+                sparsity += v;
+            }
+            sparsity /= rows;
             double rec = 0;
             for (double l : rowLoss) {
                 rec += l;
@@ -140,7 +174,7 @@ public final class SparseStep implements StepKernel {
                 if (var > 0 && Double.isFinite(var)) {
                     float[] qq = new float[rows * d];
                     double[] auxRow = new double[rows];
-                    float hs = (float) (config.auxkAlpha() * 2.0 / (rows * var));
+                    float hs = (float) (objective.auxkAlpha() * 2.0 / (rows * var));
                     par.forRange(rows, (lo, hi) -> {
                         for (int b = lo; b < hi; b++) {
                             int o = b * d;
@@ -188,12 +222,14 @@ public final class SparseStep implements StepKernel {
                     Arrays.fill(g.decoder, w, w + d, 0f);
                     Arrays.fill(g.encoder, w, w + d, 0f);
                     float bias = 0;
+                    double fSum = 0;
                     for (int slot = st.colPtr()[i]; slot < st.colPtr()[i + 1]; slot++) {
                         int p = st.entries()[slot];
                         int o = st.rowOf()[slot] * d;
                         float f = s.vals[p] * gScale;
                         float dp = dF[p];
                         bias += dp;
+                        fSum += s.vals[p];
                         for (int j = 0; j < d; j++) {
                             g.decoder[w + j] += f * e[o + j];
                             g.encoder[w + j] += dp * xc[o + j];
@@ -212,12 +248,15 @@ public final class SparseStep implements StepKernel {
                             }
                         }
                     }
+                    if (penalty != null) {
+                        penalty.addGradient(dec, i, fSum / rows, g.decoder);
+                    }
                     g.encoderBias[i] = bias;
                 }
             });
             times.mark("backward");
 
-            // decoder bias: Σ_b g_b (output) − Σ_i ∂b_enc_i · e_i (through x − b_dec)
+            // decoder bias: Σ_b g_b (output) − Σ_i ∂b_enc_i · e_i (through x − b_dec, when the encoder centres)
             FloatBuffer encView = model.view(SaeModel.ENCODER);
             double[] db = new double[d];
             for (int b = 0; b < rows; b++) {
@@ -226,7 +265,7 @@ public final class SparseStep implements StepKernel {
                 }
             }
             float[] row = new float[d];
-            for (int i = 0; i < nLat; i++) {
+            for (int i = 0; i < nLat && centred; i++) {
                 float gb = g.encoderBias[i];
                 if (gb != 0) {
                     encView.get(i * d, row, 0, d);
@@ -240,7 +279,9 @@ public final class SparseStep implements StepKernel {
             }
             g.reconstruction = rec;
             g.auxk = auxLoss;
-            g.loss = rec + config.auxkAlpha() * auxLoss;
+            g.sparsity = sparsity;
+            g.residual = e;
+            g.loss = rec + objective.auxkAlpha() * auxLoss + sparsity;
             g.l0 = s.l0();
             g.minSelected = sel.minSelectedRank();
             g.dead = dead.length;
