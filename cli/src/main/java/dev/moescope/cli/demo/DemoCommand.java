@@ -59,6 +59,11 @@ public final class DemoCommand implements Callable<Integer> {
                 + "crosscoder training. Takes hours on a 2-core CPU (Fig 4 alone is most of it)."})
     boolean full;
 
+    /** A seconds-long run on a slice of the fixtures, so tests can run the real pipeline and its report. */
+    @Option(names = "--smoke", hidden = true,
+            description = "Tiny run for tests: first documents only, a few hundred steps.")
+    boolean smoke;
+
     @Option(names = "--report-only",
             description = "Rebuild DIR/report.html from an existing demo output; runs no stage.")
     boolean reportOnly;
@@ -75,42 +80,44 @@ public final class DemoCommand implements Callable<Integer> {
         Path dense = Fixtures.path(Fixtures.DENSE_MODEL).resolve(Fixtures.MODEL_FILE);
         String tokenizer = Fixtures.path(Fixtures.TOKENIZER).toString();
         String corpus = Fixtures.path(Fixtures.CORPUS).toString();
-        String trainSteps = full ? "3000" : "600";
+        String trainSteps = full ? "3000" : smoke ? "60" : "600";
+        // --smoke: the first documents only (both stores the same slice, so they still pair)
+        List<String> slice = smoke ? List.of("--max-docs", "16") : List.of();
         List<Stage> stages = new ArrayList<>();
         stages.add(new Stage(DemoReport.TOY_FIG3, "toy models: features per dimension, dense vs MoE",
-                full ? List.of("toy", "reproduce", "fig3", "--seed", seed, "--out", dir("toy/fig3"))
-                        : List.of("toy", "reproduce", "fig3", "--quick", "--seed", seed, "--out", dir("toy/fig3")),
+                concat(List.of("toy", "reproduce", "fig3"), full ? List.of() : List.of("--quick"),
+                        smoke ? List.of("--steps", "300") : List.of(), List.of("--seed", seed, "--out", dir("toy/fig3"))),
                 "toy/fig3"));
         stages.add(new Stage(DemoReport.TOY_FIG4, full
                 ? "toy models: the eight MoE phase diagrams against the analytic ones (paper settings: hours)"
                 : "toy models: a phase diagram (MoE, E=2, k=1) against the analytic one",
-                full ? List.of("toy", "reproduce", "fig4", "--seed", seed, "--out", dir("toy/fig4"))
-                        : List.of("toy", "reproduce", "fig4", "--quick", "--only", "A.E2", "--seed", seed,
-                        "--out", dir("toy/fig4")),
+                concat(List.of("toy", "reproduce", "fig4"), full ? List.of() : List.of("--quick", "--only", "A.E2"),
+                        smoke ? List.of("--steps", "300") : List.of(), List.of("--seed", seed, "--out", dir("toy/fig4"))),
                 "toy/fig4"));
         stages.add(new Stage(DemoReport.PROBE_INSPECT, "probe: what the graph surgery finds in the fixture MoE",
                 List.of("probe", "inspect", moe.toString(), "--out", dir("probe/inspect")), "probe/inspect"));
         stages.add(new Stage(DemoReport.PROBE_LENS, "probe: MoE Lens top-k sweep and logit lens over all four domains",
-                List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
-                        "--bos", "0", "--seq-len", "128", "--both-variants", "--out", dir("probe/lens")),
+                concat(List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
+                        "--bos", "0", "--seq-len", "128", "--both-variants"), slice, List.of("--out", dir("probe/lens"))),
                 "probe/lens"));
         stages.add(new Stage(DemoReport.STORE_MOE, "probe: record the MoE's routing and " + HOOK
                 + " into an activation store",
-                List.of("probe", "run", "--model", moePlain.toString(), "--tokenizer", tokenizer, "--corpus",
-                        corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK, "--out", dir("stores/moe")),
+                concat(List.of("probe", "run", "--model", moePlain.toString(), "--tokenizer", tokenizer, "--corpus",
+                        corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK), slice,
+                        List.of("--out", dir("stores/moe"))),
                 "stores/moe"));
         stages.add(new Stage(DemoReport.STORE_DENSE, "probe: record the dense twin's " + HOOK + " on the same tokens",
-                List.of("probe", "run", "--model", dense.toString(), "--no-routing", "--tokenizer", tokenizer,
-                        "--corpus", corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK,
-                        "--out", dir("stores/dense")),
+                concat(List.of("probe", "run", "--model", dense.toString(), "--no-routing", "--tokenizer", tokenizer,
+                        "--corpus", corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK), slice,
+                        List.of("--out", dir("stores/dense"))),
                 "stores/dense"));
         stages.add(new Stage(DemoReport.PROBE_ANALYSIS,
                 "probe: routing analysis of the MoE store (load, domain specialisation, co-activation)",
                 List.of("probe", "analyze", dir("stores/moe"), "--out", dir("probe/analysis")), "probe/analysis"));
         stages.add(new Stage(DemoReport.SAE_TRAIN, "sae: a BatchTopK SAE on the MoE's " + HOOK,
                 List.of("sae", "train", "--store", dir("stores/moe"), "--hook", HOOK, "--latents", "768",
-                        "--k", "16", "--batch", "1024", "--steps", trainSteps, "--warmup", "50",
-                        "--threshold-start", "200", "--dead-tokens", "200000", "--seed", seed,
+                        "--k", "16", "--batch", "1024", "--steps", trainSteps, "--warmup", smoke ? "10" : "50",
+                        "--threshold-start", smoke ? "20" : "200", "--dead-tokens", "200000", "--seed", seed,
                         "--out", dir("sae/moe")),
                 "sae/moe"));
         stages.add(new Stage(DemoReport.SAE_EVAL,
@@ -136,6 +143,15 @@ public final class DemoCommand implements Callable<Integer> {
                     "crosscoder/diff"));
         }
         return stages.stream().map(this::withSharedOptions).toList();
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... parts) {
+        List<String> all = new ArrayList<>();
+        for (List<String> p : parts) {
+            all.addAll(p);
+        }
+        return all;
     }
 
     /** Stages not built yet in this version, named so the demo never pretends. */
@@ -175,6 +191,9 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
+        if (full && smoke) {
+            throw MoescopeException.usage("--full and --smoke contradict each other; give one");
+        }
         if (reportOnly) {
             if (!Files.isRegularFile(out.resolve("summary.json"))) {
                 throw MoescopeException.badInput(out.resolve("summary.json"),
@@ -184,7 +203,7 @@ public final class DemoCommand implements Callable<Integer> {
             return 0;
         }
         Provenance.Builder provenance = Provenance.start("demo").parameter("seed", common.seed)
-                .parameter("mode", full ? "full" : "quick").parameter("out", out);
+                .parameter("mode", full ? "full" : smoke ? "smoke" : "quick").parameter("out", out);
         List<Map<String, Object>> ran = new ArrayList<>();
 
         stdout.println("moescope demo: native stack check");
@@ -248,7 +267,7 @@ public final class DemoCommand implements Callable<Integer> {
 
     private void write(Provenance.Builder provenance, List<Map<String, Object>> ran, List<Claim> claims) {
         Map<String, Object> summary = new LinkedHashMap<>();
-        summary.put("mode", full ? "full" : "quick");
+        summary.put("mode", full ? "full" : smoke ? "smoke" : "quick");
         summary.put("stages", ran);
         summary.put("not_yet_built", notYetBuilt());
         summary.put("claims", claims);

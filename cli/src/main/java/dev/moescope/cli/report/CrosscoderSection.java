@@ -59,8 +59,8 @@ final class CrosscoderSection {
 
     private static String className(String c) {
         return switch (c) {
-            case "SHARED_DESIGNATED" -> "shared (designated)";
-            case "SHARED" -> "shared (emergent)";
+            case "SHARED_DESIGNATED" -> "shared, tied";
+            case "SHARED" -> "shared";
             case "A_SPECIFIC" -> "MoE-specific";
             case "B_SPECIFIC" -> "dense-specific";
             case "OTHER" -> "other";

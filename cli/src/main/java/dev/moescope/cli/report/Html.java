@@ -55,7 +55,7 @@ final class Html {
 
     /** A table of escaped cells; {@code numericFrom} right-aligns the columns from that index on. */
     Html table(List<String> headers, List<List<String>> rows, int numericFrom) {
-        b.append("<table><thead><tr>");
+        b.append("<div class=\"table\"><table><thead><tr>");
         for (int i = 0; i < headers.size(); i++) {
             b.append(i >= numericFrom ? "<th class=\"num\">" : "<th>").append(esc(headers.get(i))).append("</th>");
         }
@@ -67,7 +67,7 @@ final class Html {
             }
             b.append("</tr>\n");
         }
-        b.append("</tbody></table>\n");
+        b.append("</tbody></table></div>\n");
         return this;
     }
 

@@ -52,11 +52,11 @@ final class ProvenanceSection {
             h.p(String.join(" · ", facts));
             List<List<String>> inputs = new ArrayList<>();
             for (Doc in : p.list("inputs")) {
-                inputs.add(List.of(ReportPage.nz(in.str("path")), Svg.num(in.num("bytes")),
-                        ReportPage.nz(in.str("sha256"))));
+                inputs.add(List.of(ReportPage.nz(in.str("path")), ReportPage.nz(in.str("sha256")),
+                        Double.isNaN(in.num("bytes")) ? "" : String.format(Locale.ROOT, "%,.0f", in.num("bytes"))));
             }
             if (!inputs.isEmpty()) {
-                h.table(List.of("input", "bytes", "SHA-256"), inputs, 1);
+                h.table(List.of("input", "SHA-256", "bytes"), inputs, 2);
             }
             List<String> params = p.keys("parameters");
             if (!params.isEmpty()) {
@@ -64,7 +64,7 @@ final class ProvenanceSection {
                 for (String k : params) {
                     rows.add(List.of(k, ReportPage.nz(p.str("parameters." + k))));
                 }
-                h.raw("<details><summary>").text(params.size() + " parameters").raw("</summary>");
+                h.raw("<details><summary>").text("parameters (" + params.size() + ")").raw("</summary>");
                 h.table(List.of("parameter", "value"), rows, 99);
                 h.raw("</details>");
             }

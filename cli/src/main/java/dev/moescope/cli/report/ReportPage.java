@@ -40,15 +40,17 @@ final class ReportPage {
 
     private static void header(Html h, DemoRun run) {
         Doc p = run.summary.get("provenance");
-        boolean full = "full".equals(run.summary.str("mode"));
+        String mode = ReportPage.nz(run.summary.str("mode"));
         h.raw("<header class=\"title\"><h1>moescope research report</h1>");
         h.pHtml("Mixture-of-Experts interpretability, end to end on the bundled fixtures: toy models of "
                 + "superposition, routing and lens analyses of a tiny MoE and its dense twin, and sparse dictionaries "
                 + "(a BatchTopK SAE and a crosscoder) over their recorded activations.");
         List<String> facts = new ArrayList<>();
-        facts.add((full ? "full-size run (" : "quick run (")
-                + (full ? "paper settings" : "reduced settings; <code>moescope demo --full</code> runs the paper's")
-                + ")");
+        facts.add(switch (mode) {
+            case "full" -> "full-size run (paper settings)";
+            case "smoke" -> "smoke run (a slice of the fixtures, a few steps: for tests, not for conclusions)";
+            default -> "quick run (reduced settings; <code>moescope demo --full</code> runs the paper's)";
+        });
         if (p.present()) {
             facts.add("moescope " + Html.esc(p.str("version")) + " at commit <code>"
                     + Html.esc(abbrev(p.str("gitCommit"))) + "</code>");
@@ -188,7 +190,8 @@ final class ReportPage {
             table{border-collapse:collapse;margin:10px 0 18px;font-size:13.5px}
             th,td{border-bottom:1px solid var(--line);padding:5px 10px;text-align:left;vertical-align:top}
             th{background:#f6f8fa;font-weight:600}
-            td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+            td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap} th.num{text-align:right}
+            .table{overflow-x:auto;max-width:100%}
             table.claims td:nth-child(1){width:34%}
             td.verdict{white-space:nowrap;font-weight:600}
             td.verdict.yes{color:#1a7f37} td.verdict.no{color:#cf222e} td.verdict.undecided{color:#9a6700}

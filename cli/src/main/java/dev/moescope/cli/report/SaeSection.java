@@ -100,14 +100,25 @@ final class SaeSection {
             picks.add(new Pick(l, best.getKey(), best.getValue() / (double) top.size(), top.get(0).num("activation")));
         }
         picks.sort(Comparator.comparingDouble(Pick::purity).thenComparingDouble(Pick::top).reversed());
-        h.p("Of the " + latents.size() + " latents with contexts, the " + Math.min(LATENTS_SHOWN, picks.size())
-                + " whose top " + Svg.num(ctx.num("perLatent")) + " contexts come most from one domain (ties broken "
-                + "by activation), each with its " + CONTEXTS_SHOWN + " strongest contexts; the token the latent "
+        // the best latents of each domain in turn, so every domain shows, not only the easiest one
+        Map<String, List<Pick>> byDomain = new java.util.TreeMap<>();
+        picks.forEach(p -> byDomain.computeIfAbsent(p.domain(), d -> new ArrayList<>()).add(p));
+        List<Pick> shown = new ArrayList<>();
+        for (int round = 0; shown.size() < LATENTS_SHOWN && round < LATENTS_SHOWN; round++) {
+            for (List<Pick> domainPicks : byDomain.values()) {
+                if (round < domainPicks.size() && shown.size() < LATENTS_SHOWN) {
+                    shown.add(domainPicks.get(round));
+                }
+            }
+        }
+        h.p("Of the " + latents.size() + " latents with contexts, for each domain in turn the ones whose top "
+                + Svg.num(ctx.num("perLatent")) + " contexts come most from that domain (ties broken by activation), "
+                + "each with its " + CONTEXTS_SHOWN + " strongest contexts; the token the latent "
                 + "fires on is highlighted" + (text.decodes() ? "" : " (token ids: the tokenizer was not found)")
                 + ". Look for: latents that read as one idea (a syntax element, a topic word) rather than noise.");
         h.raw("<table><thead><tr><th class=\"num\">latent</th><th>domain of top contexts</th>"
                 + "<th class=\"num\">activation</th><th>context</th></tr></thead><tbody>\n");
-        for (Pick p : picks.subList(0, Math.min(LATENTS_SHOWN, picks.size()))) {
+        for (Pick p : shown) {
             List<Doc> top = p.latent().list("top");
             for (int i = 0; i < Math.min(CONTEXTS_SHOWN, top.size()); i++) {
                 Doc c = top.get(i);

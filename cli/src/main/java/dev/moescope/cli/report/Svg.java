@@ -62,6 +62,13 @@ final class Svg {
         if (logX) {
             f.xLog(xMin, xMax);
             xt = logTicks(xMin, xMax);
+        } else if (integral(series) && xMax - xMin <= 24) { // layers, experts: no 0.5 ticks
+            xt = new double[(int) (xMax - xMin) + 1];
+            for (int i = 0; i < xt.length; i++) {
+                xt[i] = xMin + i;
+            }
+            double pad = Math.max(0.15, (xMax - xMin) * 0.04);
+            f.xRange(xMin - pad, xMax + pad);
         } else {
             xt = niceTicks(xMin, xMax, 7);
             f.xRange(xt[0], xt[xt.length - 1]);
@@ -138,6 +145,10 @@ final class Svg {
                         + "fill=\"%s\"><title>%s, %s: %s</title></rect>", x, y, Math.max(barWidth - 1.5, 1),
                         f.py(yFloor) - y, PALETTE[s % PALETTE.length], Html.esc(groups.get(g)),
                         Html.esc(seriesNames.get(s)), num(v)));
+                if (seriesNames.size() == 1) { // one bar per group: its value is worth reading
+                    b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" "
+                            + "text-anchor=\"middle\" fill=\"#333\">%s</text>", x + barWidth / 2, y - 4, num(v)));
+                }
             }
             b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"12\" text-anchor=\"middle\" "
                     + "fill=\"#222\">%s</text>", f.left + (g + 0.5) * groupWidth, f.bottom() + 16,
@@ -257,6 +268,17 @@ final class Svg {
             s = s.replaceAll("0+$", "").replaceAll("\\.$", "");
         }
         return s;
+    }
+
+    private static boolean integral(List<Series> series) {
+        for (Series s : series) {
+            for (double x : s.x()) {
+                if (Double.isFinite(x) && x != Math.rint(x)) {
+                    return false;
+                }
+            }
+        }
+        return true;
     }
 
     private static String empty(String title) {
