@@ -36,8 +36,9 @@ import java.util.concurrent.Callable;
             "paired MoE/dense hook (and its diff). Every stage writes summary.json under --out; OUT/report.html is",
             "one self-contained page with the plots, the claims checked and the provenance of every step.",
             "The default run takes a few minutes on 2 cores; --full takes hours."},
-        footer = {"", "Example:", "  moescope demo --out demo-run        # then open demo-run/report.html",
-            "  moescope demo --out demo-run --report-only   # rebuild the report from that run"})
+        footer = {"", "Example:",
+            "  moescope demo --out demo-run                # then open demo-run/report.html",
+            "  moescope demo --out demo-run --report-only  # rebuild the report only"})
 public final class DemoCommand implements Callable<Integer> {
 
     /** The hook the SAE is trained on and the crosscoder pairs: the residual stream after block 2. */
