@@ -123,7 +123,8 @@ public final class DemoCommand implements Callable<Integer> {
                 "sae/moe"));
         stages.add(new Stage(DemoReport.SAE_EVAL,
                 "sae: evaluate it on held-out documents (FVE, L0, dead latents, CE loss, top contexts)",
-                List.of("sae", "eval", dir("sae/moe"), "--store", dir("stores/moe")), "sae/moe/eval"));
+                List.of("sae", "eval", dir("sae/moe"), "--store", dir("stores/moe"), "--out", dir("sae/moe/eval")),
+                "sae/moe/eval"));
         stages.add(new Stage(DemoReport.CROSSCODER_TRAIN,
                 "crosscoder: one dictionary over the MoE's and the dense twin's " + HOOK,
                 List.of("crosscoder", "train", "--store", dir("stores/moe"), "--store", dir("stores/dense"),
