@@ -29,13 +29,15 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {"Run moescope end to end on the bundled fixtures, offline, and write a research report:",
-            "toy models (dense vs MoE features per dimension, a phase diagram); graph inspection, the MoE Lens top-k",
-            "sweep and logit lens of the fixture MoE; MoE and dense activation stores recorded on the fixture",
-            "corpus; a routing analysis; a BatchTopK SAE trained and evaluated on a MoE hook; a crosscoder on the",
-            "paired MoE/dense hook (and its diff). Every stage writes summary.json under --out; OUT/report.html is",
-            "one self-contained page with the plots, the claims checked and the provenance of every step.",
-            "The default run takes a few minutes on 2 cores; --full takes hours."},
+        // one element per paragraph: picocli wraps each to the help width
+        description = {"Run moescope end to end on the bundled fixtures, offline, and write a research report.",
+            "Stages: toy models (dense vs MoE features per dimension, a phase diagram); graph inspection, the MoE "
+                + "Lens top-k sweep and logit lens of the fixture MoE; MoE and dense activation stores recorded on "
+                + "the fixture corpus; a routing analysis; a BatchTopK SAE trained and evaluated on a MoE hook; a "
+                + "crosscoder on the paired MoE/dense hook (and its diff). Each is an ordinary moescope command, "
+                + "printed before it runs; each writes summary.json under --out.",
+            "OUT/report.html is one self-contained page with the plots, the claims checked and the provenance of "
+                + "every step. The default run takes a few minutes on 2 cores; --full takes hours."},
         footer = {"", "Example:",
             "  moescope demo --out demo-run                # then open demo-run/report.html",
             "  moescope demo --out demo-run --report-only  # rebuild the report only"})
