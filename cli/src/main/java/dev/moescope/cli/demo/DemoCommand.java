@@ -167,7 +167,8 @@ public final class DemoCommand implements Callable<Integer> {
 
     /** The {@code crosscoder diff} command if this build has one (the demo adds its stage only then). */
     static CommandLine.Model.CommandSpec crosscoderDiff() {
-        CommandLine crosscoder = Moescope.commandLine().getSubcommands().get("crosscoder");
+        // a bare command tree: Moescope.commandLine() would also reset logging (--verbose) as it configures it
+        CommandLine crosscoder = new CommandLine(new Moescope()).getSubcommands().get("crosscoder");
         CommandLine diff = crosscoder == null ? null : crosscoder.getSubcommands().get("diff");
         return diff == null ? null : diff.getCommandSpec();
     }

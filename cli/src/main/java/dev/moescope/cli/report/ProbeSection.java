@@ -230,7 +230,8 @@ final class ProbeSection {
                     d -> String.format(Locale.ROOT, "%.0f", 100 * d), 0.5)).raw("</figure>");
         }
         h.raw("</div>");
-        h.figure(Svg.colourBar("share of expert i's tokens also routed to expert j (%)", 0, max,
+        h.figure(Svg.colourBar("coactivation-scale", "share of expert i's tokens also routed to expert j (%)", 0,
+                        max,
                         d -> String.format(Locale.ROOT, "%.0f%%", 100 * d)),
                 "Per layer, N(i, j) / N(i): of the tokens routed to expert i (row), the percentage also routed to "
                         + "expert j (column), counting rank neighbours in the top-k as OLMoE's code does; the "
@@ -266,15 +267,16 @@ final class ProbeSection {
             }
             for (Map<String, String> row : load) {
                 if ((int) Csv.num(row, "layer") == layer) {
-                    v[rowNames.indexOf(row.get("domain"))][colNames.indexOf(Integer.toString((int) Csv.num(row, "expert")))] =
-                            Csv.num(row, "share");
+                    int col = colNames.indexOf(Integer.toString((int) Csv.num(row, "expert")));
+                    v[rowNames.indexOf(row.get("domain"))][col] = Csv.num(row, "share");
                 }
             }
             h.raw("<figure>").raw(Svg.heatmap("Layer " + layer, "domain", "expert", rowNames, colNames, v, 0, max,
                     d -> String.format(Locale.ROOT, "%.0f", 100 * d), 0.5)).raw("</figure>");
         }
         h.raw("</div>");
-        h.figure(Svg.colourBar("share of the domain's tokens routed to the expert (%)", 0, max,
+        h.figure(Svg.colourBar("specialisation-scale", "share of the domain's tokens routed to the expert (%)", 0,
+                        max,
                         d -> String.format(Locale.ROOT, "%.0f%%", 100 * d)),
                 "Per layer, the percentage of each domain's tokens whose top-k includes each expert (OLMoE's "
                         + "domain specialisation; uniform routing gives " + Svg.num(100 * uniform) + "% everywhere). "

@@ -217,16 +217,17 @@ final class Svg {
         return b.append("</svg>").toString();
     }
 
-    /** A horizontal colour bar for {@link #heatmap}'s scale. */
-    static String colourBar(String label, double min, double max, DoubleFunction<String> tick) {
+    /** A horizontal colour bar for {@link #heatmap}'s scale; {@code id} must be unique in the page. */
+    static String colourBar(String id, String label, double min, double max, DoubleFunction<String> tick) {
         StringBuilder b = new StringBuilder();
         b.append("<svg viewBox=\"0 0 300 46\" width=\"300\" role=\"img\" ").append(FONT).append(">");
-        b.append("<defs><linearGradient id=\"heat-scale\">");
+        b.append("<defs><linearGradient id=\"").append(id).append("\">");
         for (int i = 0; i <= 10; i++) {
             b.append(String.format(Locale.ROOT, "<stop offset=\"%d%%\" stop-color=\"%s\"/>", i * 10, heat(i / 10.0)));
         }
         b.append("</linearGradient></defs>");
-        b.append("<rect x=\"10\" y=\"4\" width=\"280\" height=\"12\" fill=\"url(#heat-scale)\" stroke=\"#999\"/>");
+        b.append("<rect x=\"10\" y=\"4\" width=\"280\" height=\"12\" fill=\"url(#").append(id)
+                .append(")\" stroke=\"#999\"/>");
         b.append(String.format(Locale.ROOT, "<text x=\"10\" y=\"30\" font-size=\"11\">%s</text>", Html.esc(tick.apply(min))));
         b.append(String.format(Locale.ROOT, "<text x=\"290\" y=\"30\" font-size=\"11\" text-anchor=\"end\">%s</text>",
                 Html.esc(tick.apply(max))));
