@@ -62,7 +62,8 @@ final class ProbeSection {
         int fullK = (int) r.num("fullK");
         h.p("The model is re-run with every router's top-k overridden (graph surgery on the TopK nodes). \"model "
                 + "weighting\" keeps the model's own gate (renormalised over the chosen experts); \"raw\" uses the raw "
-                + "softmax weights, as MoE Lens does. " + ReportPage.nz(r.str("singleExpertVariant")) + ".");
+                + "softmax weights, as MoE Lens does. This model's gating: " + ReportPage.nz(r.str("singleExpertVariant"))
+                + ".");
         Set<String> domains = new LinkedHashSet<>();
         Map<String, Map<String, Double>> ratio = new LinkedHashMap<>(); // variant label -> domain -> ratio
         Map<String, Doc> full = new LinkedHashMap<>();

@@ -16,6 +16,9 @@ final class Svg {
     static final String[] PALETTE = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
         "#7f7f7f", "#bcbd22", "#17becf"};
 
+    /** A white outline under reference-line labels, so they stay legible over bars and lines. */
+    private static final String HALO = "stroke=\"#fff\" stroke-width=\"3\" paint-order=\"stroke\"";
+
     private static final String FONT = "font-family=\"system-ui,-apple-system,'Segoe UI',Roboto,sans-serif\"";
 
     private Svg() {
@@ -80,7 +83,7 @@ final class Svg {
             b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                     + "stroke=\"#555\" stroke-dasharray=\"5 4\" stroke-width=\"1.2\"/>", f.left, y, f.right(), y));
             b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#444\" "
-                    + "text-anchor=\"end\">%s</text>", f.right() - 4, y - 4, Html.esc(r.label())));
+                    + "text-anchor=\"end\" " + HALO + ">%s</text>", f.right() - 4, y - 4, Html.esc(r.label())));
         }
         for (int s = 0; s < series.size(); s++) {
             Series ser = series.get(s);
@@ -159,7 +162,7 @@ final class Svg {
             b.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" "
                     + "stroke=\"#333\" stroke-dasharray=\"5 4\" stroke-width=\"1.2\"/>", f.left, y, f.right(), y));
             b.append(String.format(Locale.ROOT, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\" "
-                    + "text-anchor=\"end\">%s</text>", f.right() - 4, y - 4, Html.esc(r.label())));
+                    + "text-anchor=\"end\" " + HALO + ">%s</text>", f.right() - 4, y - 4, Html.esc(r.label())));
         }
         f.axes(b, new double[0], yt, Svg::num, Svg::num);
         if (seriesNames.size() > 1) {
