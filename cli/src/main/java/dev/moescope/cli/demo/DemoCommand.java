@@ -1,5 +1,7 @@
 package dev.moescope.cli.demo;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.cli.Moescope;
 import dev.moescope.cli.doctor.NativeChecks;
@@ -13,14 +15,20 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 /**
  * {@code moescope demo}: runs the main job on the bundled fixtures, offline, and writes the research report. Each
@@ -207,6 +215,9 @@ public final class DemoCommand implements Callable<Integer> {
             report(stdout);
             return 0;
         }
+        if (clearPreviousRun(out)) {
+            stdout.println("moescope demo: replacing the previous demo run in " + out.toAbsolutePath().normalize());
+        }
         Provenance.Builder provenance = Provenance.start("demo").parameter("seed", common.seed)
                 .parameter("mode", full ? "full" : smoke ? "smoke" : "quick").parameter("out", out);
         List<Map<String, Object>> ran = new ArrayList<>();
@@ -226,19 +237,21 @@ public final class DemoCommand implements Callable<Integer> {
             stdout.printf("%nmoescope demo: stage %d/%d, %s%n  $ moescope %s%n", i + 1, stages.size(), s.title(),
                     String.join(" ", s.args()));
             stdout.flush();
-            long t0 = System.nanoTime();
-            CommandLine cl = Moescope.commandLine().setOut(spec.commandLine().getOut())
-                    .setErr(spec.commandLine().getErr());
-            code = cl.execute(s.args().toArray(String[]::new));
-            double seconds = (System.nanoTime() - t0) / 1e9;
             Map<String, Object> record = new LinkedHashMap<>();
             record.put("key", s.key());
             record.put("stage", s.title());
             record.put("command", "moescope " + String.join(" ", s.args()));
             record.put("out", s.out());
+            record.put("exit_code", null); // running: an interrupted run leaves this, and a rerun clears the stage
+            ran.add(record);
+            write(provenance, ran, List.of());
+            long t0 = System.nanoTime();
+            CommandLine cl = Moescope.commandLine().setOut(spec.commandLine().getOut())
+                    .setErr(spec.commandLine().getErr());
+            code = cl.execute(s.args().toArray(String[]::new));
+            double seconds = (System.nanoTime() - t0) / 1e9;
             record.put("exit_code", code);
             record.put("seconds", Math.round(seconds * 10) / 10.0);
-            ran.add(record);
             // written after every stage, so an interrupted run still says what ran
             write(provenance, ran, List.of());
             if (code != 0) {
@@ -260,6 +273,52 @@ public final class DemoCommand implements Callable<Integer> {
         }
         report(stdout);
         return code;
+    }
+
+    /**
+     * Makes {@code out} ready for a new run, so running the demo twice just works: absent or empty is ready; a
+     * previous demo run there has its stage directories, summary and report removed (only those its summary.json
+     * lists, inside {@code out}); anything else is refused rather than touched. Returns whether a run was removed.
+     */
+    static boolean clearPreviousRun(Path out) throws IOException {
+        if (!Files.exists(out)) {
+            return false;
+        }
+        if (!Files.isDirectory(out)) {
+            throw MoescopeException.badInput(out, "not a directory; choose another --out");
+        }
+        try (Stream<Path> entries = Files.list(out)) {
+            if (entries.findAny().isEmpty()) {
+                return false;
+            }
+        }
+        Path summary = out.resolve("summary.json");
+        JsonObject previous = Files.isRegularFile(summary) ? Json.read(summary, JsonObject.class) : null;
+        if (previous == null || !previous.has("report") || !previous.has("stages")) {
+            throw MoescopeException.badInput(out, "not empty and not a moescope demo output; choose another --out");
+        }
+        Path root = out.toAbsolutePath().normalize();
+        for (JsonElement stage : previous.getAsJsonArray("stages")) {
+            JsonElement dir = stage.getAsJsonObject().get("out");
+            Path stageDir = dir == null || dir.isJsonNull() ? null : root.resolve(dir.getAsString()).normalize();
+            if (stageDir != null && stageDir.startsWith(root) && !stageDir.equals(root)) {
+                deleteTree(stageDir);
+            }
+        }
+        Files.deleteIfExists(out.resolve(DemoReport.FILE));
+        Files.delete(summary);
+        return true;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
     }
 
     private void report(PrintWriter stdout) {

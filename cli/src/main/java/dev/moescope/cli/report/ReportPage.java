@@ -81,7 +81,7 @@ final class ReportPage {
         for (int i = 0; i < run.stages.size(); i++) {
             DemoRun.Stage s = run.stages.get(i);
             rows.add(List.of(Integer.toString(i + 1), nz(s.title()),
-                    s.ok() ? "ok" : "failed (exit " + s.exitCode() + ")",
+                    s.ok() ? "ok" : s.exitCode() < 0 ? "did not finish" : "failed (exit " + s.exitCode() + ")",
                     s.dir() == null ? "" : run.dir.relativize(s.dir()).toString(),
                     String.format(Locale.ROOT, "%.1f", s.seconds())));
             names.add(Integer.toString(i + 1));
@@ -153,7 +153,8 @@ final class ReportPage {
             return false;
         }
         if (!s.ok()) {
-            h.missing(what + ": the stage failed (exit " + s.exitCode() + "); see its command under Provenance.");
+            h.missing(what + (s.exitCode() < 0 ? ": the stage did not finish (the run was interrupted)"
+                    : ": the stage failed (exit " + s.exitCode() + ")") + "; see its command under Provenance.");
             return false;
         }
         if (!s.summary().present()) {
