@@ -52,8 +52,9 @@ import java.util.Set;
             "and with the routing analyses fed, vs a bare ONNX Runtime loop requesting only logits, over the same",
             "batches with the same session options, in one run."},
         footer = {"", "Example:",
-            "  moescope bench probe-capture model.onnx --tokenizer tokenizer.json --corpus corpus.jsonl \\",
-            "      --seq-len 128 --batch 8 --max-tokens 20000 --repeats 3 --threads 2 --out runs/bench-probe"})
+            "  moescope bench probe-capture model.onnx --tokenizer tokenizer.json \\",
+            "      --corpus corpus.jsonl --seq-len 128 --batch 8 --max-tokens 20000 \\",
+            "      --repeats 3 --threads 2 --out runs/bench-probe"})
 public final class ProbeCaptureBench implements java.util.concurrent.Callable<Integer> {
 
     @CommandLine.Mixin

@@ -33,7 +33,7 @@ import java.util.concurrent.Callable;
                 + "reference (bench/sae/reference.py), same shapes, same thread count.",
                 "Prints tokens/s of both, the ratio, where the Java step's time goes and how close it is to the "
                         + "encoder-matmul floor; writes OUT/summary.json."},
-        footer = {"", "Example:", "  moescope bench sae --threads 2    (d=512, F=8192, k=32, batch 4096)"})
+        footer = {"", "Example:", "  moescope bench sae --threads 2   # d=512, F=8192, k=32, batch 4096"})
 public final class SaeBench implements Callable<Integer> {
 
     @CommandLine.Mixin

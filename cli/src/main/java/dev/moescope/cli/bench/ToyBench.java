@@ -33,7 +33,9 @@ import java.util.concurrent.Callable;
             "(bench/toy/reference.py, run with /usr/bin/python3) on the same workload: 'fig3' (n=100 sweep,",
             "4 models x 30 densities, batch 1024) or 'fig4' (C.E3 on the 39x58 grid, batch 512, LB on).",
             "Prints model-steps/s for both, the ratio, and a roofline estimate; writes summary.json to --out."},
-        footer = {"", "Example:", "  moescope bench toy --workload fig4 --steps 500 --threads 2 --out runs/bench-fig4"})
+        footer = {"", "Example:",
+            "  moescope bench toy --workload fig4 --steps 500 --threads 2 \\",
+            "      --out runs/bench-fig4"})
 public final class ToyBench implements Callable<Integer> {
 
     @Option(names = "--workload", required = true, description = "fig3 or fig4.")

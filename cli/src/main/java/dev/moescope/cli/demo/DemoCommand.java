@@ -1,8 +1,13 @@
 package dev.moescope.cli.demo;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.cli.Moescope;
 import dev.moescope.cli.doctor.NativeChecks;
+import dev.moescope.cli.report.Claim;
+import dev.moescope.cli.report.DemoReport;
+import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.fixtures.Fixtures;
@@ -10,33 +15,43 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 
 /**
- * {@code moescope demo}: runs the main job on the bundled fixtures, offline. Each stage is an ordinary
- * {@code moescope} command line, run in this process, so the demo shows exactly what a user would type. Stages
- * that are not built yet are named as such, never faked.
+ * {@code moescope demo}: runs the main job on the bundled fixtures, offline, and writes the research report. Each
+ * stage is an ordinary {@code moescope} command line, run in this process, so the demo shows exactly what a user
+ * would type. Stages that are not built yet are named as such, never faked.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
-        description = {"Run moescope end to end on the bundled fixtures, offline, and say what ran:",
-            "toy models (dense vs MoE features per dimension, a phase diagram); the MoE Lens top-k sweep and logit",
-            "lens on the fixture MoE; MoE and dense activation stores recorded on the fixture corpus; a routing",
-            "analysis; a BatchTopK SAE trained and evaluated on a MoE hook. Every stage writes summary.json under --out."},
-        footer = {"", "Example:", "  moescope demo --out demo-run"})
+        // one element per paragraph: picocli wraps each to the help width
+        description = {"Run moescope end to end on the bundled fixtures, offline, and write a research report.",
+            "Stages: toy models (dense vs MoE features per dimension, a phase diagram); graph inspection, the MoE "
+                + "Lens top-k sweep and logit lens of the fixture MoE; MoE and dense activation stores recorded on "
+                + "the fixture corpus; a routing analysis; a BatchTopK SAE trained and evaluated on a MoE hook; a "
+                + "crosscoder on the paired MoE/dense hook (and its diff). Each is an ordinary moescope command, "
+                + "printed before it runs; each writes summary.json under --out.",
+            "OUT/report.html is one self-contained page with the plots, the claims checked and the provenance of "
+                + "every step. The default run takes a few minutes on 2 cores; --full takes hours."},
+        footer = {"", "Example:",
+            "  moescope demo --out demo-run                # then open demo-run/report.html",
+            "  moescope demo --out demo-run --report-only  # rebuild the report only"})
 public final class DemoCommand implements Callable<Integer> {
 
-    /** Stages of the full pipeline that do not exist yet; printed so the demo never pretends. */
-    static final List<String> NOT_YET_BUILT = List.of(
-            "crosscoder on the paired stores (training exists; the diff the demo needs does not yet)", "HTML report");
-
-    /** The hook the SAE is trained on (and the crosscoder will pair): the residual stream after block 2. */
+    /** The hook the SAE is trained on and the crosscoder pairs: the residual stream after block 2. */
     static final String HOOK = "blocks.2.resid_post";
 
     @CommandLine.Mixin
@@ -49,8 +64,23 @@ public final class DemoCommand implements Callable<Integer> {
             description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
-    /** One step of the demo: a title and the moescope arguments it runs. */
-    record Stage(String title, List<String> args) {
+    @Option(names = "--full",
+            description = {"Full-size reproductions instead of the quick run: toy Fig 3 and all eight Fig 4 phase "
+                + "diagrams at the paper's settings (10 seeds x 5000 steps per grid cell), and 5x longer SAE and "
+                + "crosscoder training. Takes hours on a 2-core CPU (Fig 4 alone is most of it)."})
+    boolean full;
+
+    /** A seconds-long run on a slice of the fixtures, so tests can run the real pipeline and its report. */
+    @Option(names = "--smoke", hidden = true,
+            description = "Tiny run for tests: first documents only, a few hundred steps.")
+    boolean smoke;
+
+    @Option(names = "--report-only",
+            description = "Rebuild DIR/report.html from an existing demo output; runs no stage.")
+    boolean reportOnly;
+
+    /** One step of the demo: a key the report finds it by, a title, the moescope arguments, its output dir. */
+    record Stage(String key, String title, List<String> args, String out) {
     }
 
     List<Stage> stages() {
@@ -61,33 +91,110 @@ public final class DemoCommand implements Callable<Integer> {
         Path dense = Fixtures.path(Fixtures.DENSE_MODEL).resolve(Fixtures.MODEL_FILE);
         String tokenizer = Fixtures.path(Fixtures.TOKENIZER).toString();
         String corpus = Fixtures.path(Fixtures.CORPUS).toString();
-        return List.of(
-                new Stage("toy models: features per dimension, dense vs MoE",
-                        List.of("toy", "reproduce", "fig3", "--quick", "--seed", seed, "--out", dir("toy/fig3"))),
-                new Stage("toy models: a phase diagram (MoE, E=2, k=1) against the analytic one",
-                        List.of("toy", "reproduce", "fig4", "--quick", "--only", "A.E2", "--seed", seed,
-                                "--out", dir("toy/fig4"))),
-                new Stage("probe: what the graph surgery finds in the fixture MoE",
-                        List.of("probe", "inspect", moe.toString())),
-                new Stage("probe: MoE Lens top-k sweep and logit lens over all four domains",
-                        List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
-                                "--bos", "0", "--seq-len", "128", "--both-variants", "--out", dir("probe/lens"))),
-                new Stage("probe: record the MoE's routing and " + HOOK + " into an activation store",
-                        List.of("probe", "run", "--model", moePlain.toString(), "--tokenizer", tokenizer, "--corpus",
-                                corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK, "--out", dir("stores/moe"))),
-                new Stage("probe: record the dense twin's " + HOOK + " on the same tokens",
-                        List.of("probe", "run", "--model", dense.toString(), "--no-routing", "--tokenizer", tokenizer,
-                                "--corpus", corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK,
-                                "--out", dir("stores/dense"))),
-                new Stage("probe: routing analysis of the MoE store (load, domain specialisation, co-activation)",
-                        List.of("probe", "analyze", dir("stores/moe"), "--out", dir("probe/analysis"))),
-                new Stage("sae: a BatchTopK SAE on the MoE's " + HOOK,
-                        List.of("sae", "train", "--store", dir("stores/moe"), "--hook", HOOK, "--latents", "768",
-                                "--k", "16", "--batch", "1024", "--steps", "600", "--warmup", "50",
-                                "--threshold-start", "200", "--dead-tokens", "200000", "--seed", seed,
-                                "--out", dir("sae/moe"))),
-                new Stage("sae: evaluate it on held-out documents (FVE, L0, dead latents, top contexts)",
-                        List.of("sae", "eval", dir("sae/moe"), "--store", dir("stores/moe"))));
+        String trainSteps = full ? "3000" : smoke ? "60" : "600";
+        // --smoke: the first documents only (both stores the same slice, so they still pair)
+        List<String> slice = smoke ? List.of("--max-docs", "16") : List.of();
+        List<Stage> stages = new ArrayList<>();
+        stages.add(new Stage(DemoReport.TOY_FIG3, "toy models: features per dimension, dense vs MoE",
+                concat(List.of("toy", "reproduce", "fig3"), full ? List.of() : List.of("--quick"),
+                        smoke ? List.of("--steps", "300") : List.of(), List.of("--seed", seed, "--out", dir("toy/fig3"))),
+                "toy/fig3"));
+        stages.add(new Stage(DemoReport.TOY_FIG4, full
+                ? "toy models: the eight MoE phase diagrams against the analytic ones (paper settings: hours)"
+                : "toy models: a phase diagram (MoE, E=2, k=1) against the analytic one",
+                concat(List.of("toy", "reproduce", "fig4"), full ? List.of() : List.of("--quick", "--only", "A.E2"),
+                        smoke ? List.of("--steps", "300") : List.of(), List.of("--seed", seed, "--out", dir("toy/fig4"))),
+                "toy/fig4"));
+        stages.add(new Stage(DemoReport.PROBE_INSPECT, "probe: what the graph surgery finds in the fixture MoE",
+                List.of("probe", "inspect", moe.toString(), "--out", dir("probe/inspect")), "probe/inspect"));
+        stages.add(new Stage(DemoReport.PROBE_LENS, "probe: MoE Lens top-k sweep and logit lens over all four domains",
+                concat(List.of("probe", "lens", moe.toString(), "--tokenizer", tokenizer, "--corpus", corpus,
+                        "--bos", "0", "--seq-len", "128", "--both-variants"), slice, List.of("--out", dir("probe/lens"))),
+                "probe/lens"));
+        stages.add(new Stage(DemoReport.STORE_MOE, "probe: record the MoE's routing and " + HOOK
+                + " into an activation store",
+                concat(List.of("probe", "run", "--model", moePlain.toString(), "--tokenizer", tokenizer, "--corpus",
+                        corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK), slice,
+                        List.of("--out", dir("stores/moe"))),
+                "stores/moe"));
+        stages.add(new Stage(DemoReport.STORE_DENSE, "probe: record the dense twin's " + HOOK + " on the same tokens",
+                concat(List.of("probe", "run", "--model", dense.toString(), "--no-routing", "--tokenizer", tokenizer,
+                        "--corpus", corpus, "--bos", "0", "--seq-len", "128", "--hooks", HOOK), slice,
+                        List.of("--out", dir("stores/dense"))),
+                "stores/dense"));
+        stages.add(new Stage(DemoReport.PROBE_ANALYSIS,
+                "probe: routing analysis of the MoE store (load, domain specialisation, co-activation)",
+                List.of("probe", "analyze", dir("stores/moe"), "--out", dir("probe/analysis")), "probe/analysis"));
+        stages.add(new Stage(DemoReport.SAE_TRAIN, "sae: a BatchTopK SAE on the MoE's " + HOOK,
+                List.of("sae", "train", "--store", dir("stores/moe"), "--hook", HOOK, "--latents", "768",
+                        "--k", "16", "--batch", "1024", "--steps", trainSteps, "--warmup", smoke ? "10" : "50",
+                        "--threshold-start", smoke ? "20" : "200", "--dead-tokens", "200000", "--seed", seed,
+                        "--out", dir("sae/moe")),
+                "sae/moe"));
+        stages.add(new Stage(DemoReport.SAE_EVAL,
+                "sae: evaluate it on held-out documents (FVE, L0, dead latents, CE loss, top contexts)",
+                List.of("sae", "eval", dir("sae/moe"), "--store", dir("stores/moe"), "--out", dir("sae/moe/eval")),
+                "sae/moe/eval"));
+        stages.add(new Stage(DemoReport.CROSSCODER_TRAIN,
+                "crosscoder: one dictionary over the MoE's and the dense twin's " + HOOK,
+                List.of("crosscoder", "train", "--store", dir("stores/moe"), "--store", dir("stores/dense"),
+                        "--hook", HOOK, "--hook", HOOK, "--latents", "768", "--k", "16", "--shared", "32",
+                        "--batch", "1024", "--steps", trainSteps, "--seed", seed, "--out", dir("crosscoder/moe-dense")),
+                "crosscoder/moe-dense"));
+        CommandLine.Model.CommandSpec diff = crosscoderDiff();
+        if (diff != null) {
+            List<String> args = new ArrayList<>(List.of("crosscoder", "diff", dir("crosscoder/moe-dense")));
+            CommandLine.Model.OptionSpec store = diff.findOption("--store");
+            if (store != null) { // contexts and routing of MoE-specific latents come from the stores
+                args.addAll(store.isMultiValue() ? List.of("--store", dir("stores/moe"), "--store", dir("stores/dense"))
+                        : List.of("--store", dir("stores/moe")));
+            }
+            args.addAll(List.of("--out", dir("crosscoder/diff")));
+            stages.add(new Stage(DemoReport.CROSSCODER_DIFF,
+                    "crosscoder: diff the two models' features (shared vs MoE- or dense-specific)", args,
+                    "crosscoder/diff"));
+        }
+        return stages.stream().map(this::withSharedOptions).toList();
+    }
+
+    @SafeVarargs
+    private static List<String> concat(List<String>... parts) {
+        List<String> all = new ArrayList<>();
+        for (List<String> p : parts) {
+            all.addAll(p);
+        }
+        return all;
+    }
+
+    /** Stages not built yet in this version, named so the demo never pretends. */
+    static List<String> notYetBuilt() {
+        return crosscoderDiff() == null
+                ? List.of("the crosscoder diff stage (`moescope crosscoder diff`, not in this version)")
+                : List.of();
+    }
+
+    /** The {@code crosscoder diff} command if this build has one (the demo adds its stage only then). */
+    static CommandLine.Model.CommandSpec crosscoderDiff() {
+        // a bare command tree: Moescope.commandLine() would also reset logging (--verbose) as it configures it
+        CommandLine crosscoder = new CommandLine(new Moescope()).getSubcommands().get("crosscoder");
+        CommandLine diff = crosscoder == null ? null : crosscoder.getSubcommands().get("diff");
+        return diff == null ? null : diff.getCommandSpec();
+    }
+
+    /** Passes --verbose, --no-progress and --threads on to every stage when the demo was given them. */
+    private Stage withSharedOptions(Stage s) {
+        CommandLine.ParseResult parsed = spec.commandLine().getParseResult();
+        List<String> args = new ArrayList<>(s.args());
+        if (parsed != null && parsed.hasMatchedOption("--verbose")) {
+            args.add("--verbose");
+        }
+        if (parsed != null && parsed.hasMatchedOption("--no-progress")) {
+            args.add("--no-progress");
+        }
+        if (parsed != null && parsed.hasMatchedOption("--threads")) {
+            args.addAll(List.of("--threads", Integer.toString(common.threads)));
+        }
+        return new Stage(s.key(), s.title(), List.copyOf(args), s.out());
     }
 
     private String dir(String stage) {
@@ -97,50 +204,138 @@ public final class DemoCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter stdout = spec.commandLine().getOut();
-        Provenance.Builder provenance = Provenance.start("demo").parameter("seed", common.seed);
+        if (full && smoke) {
+            throw MoescopeException.usage("--full and --smoke contradict each other; give one");
+        }
+        if (reportOnly) {
+            if (!Files.isRegularFile(out.resolve("summary.json"))) {
+                throw MoescopeException.badInput(out.resolve("summary.json"),
+                        "no demo output here to build a report from; run 'moescope demo --out " + out + "' first");
+            }
+            report(stdout);
+            return 0;
+        }
+        if (clearPreviousRun(out)) {
+            stdout.println("moescope demo: replacing the previous demo run in " + out.toAbsolutePath().normalize());
+        }
+        Provenance.Builder provenance = Provenance.start("demo").parameter("seed", common.seed)
+                .parameter("mode", full ? "full" : smoke ? "smoke" : "quick").parameter("out", out);
         List<Map<String, Object>> ran = new ArrayList<>();
 
         stdout.println("moescope demo: native stack check");
         stdout.println("  " + NativeChecks.pytorch(common.threads));
         stdout.println("  " + NativeChecks.onnxRuntime());
         stdout.println("  " + NativeChecks.tokenizers());
+        if (full) {
+            stdout.println("moescope demo --full: paper-size reproductions; this takes hours on a 2-core CPU.");
+        }
 
         List<Stage> stages = stages();
-        for (int i = 0; i < stages.size(); i++) {
+        int code = 0;
+        for (int i = 0; i < stages.size() && code == 0; i++) {
             Stage s = stages.get(i);
             stdout.printf("%nmoescope demo: stage %d/%d, %s%n  $ moescope %s%n", i + 1, stages.size(), s.title(),
                     String.join(" ", s.args()));
             stdout.flush();
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("key", s.key());
+            record.put("stage", s.title());
+            record.put("command", "moescope " + String.join(" ", s.args()));
+            record.put("out", s.out());
+            record.put("exit_code", null); // running: an interrupted run leaves this, and a rerun clears the stage
+            ran.add(record);
+            write(provenance, ran, List.of());
             long t0 = System.nanoTime();
             CommandLine cl = Moescope.commandLine().setOut(spec.commandLine().getOut())
                     .setErr(spec.commandLine().getErr());
-            int code = cl.execute(s.args().toArray(String[]::new));
+            code = cl.execute(s.args().toArray(String[]::new));
             double seconds = (System.nanoTime() - t0) / 1e9;
-            Map<String, Object> record = new LinkedHashMap<>();
-            record.put("stage", s.title());
-            record.put("command", "moescope " + String.join(" ", s.args()));
             record.put("exit_code", code);
             record.put("seconds", Math.round(seconds * 10) / 10.0);
-            ran.add(record);
+            // written after every stage, so an interrupted run still says what ran
+            write(provenance, ran, List.of());
             if (code != 0) {
                 stdout.printf("moescope demo: stage %d failed (exit %d); stopping%n", i + 1, code);
-                write(provenance, ran);
-                return code;
+            } else {
+                stdout.printf("  done in %.1f s%n", seconds);
             }
-            stdout.printf("  done in %.1f s%n", seconds);
         }
-        write(provenance, ran);
-        stdout.printf("%nran: native stack check and %d stages; outputs under %s%n", stages.size(),
-                out.toAbsolutePath().normalize());
-        stdout.println("not yet built, so not run: " + String.join(", ", NOT_YET_BUILT) + ".");
-        stdout.flush();
-        return 0;
+        List<Claim> claims = DemoReport.claims(out);
+        write(provenance, ran, claims);
+        if (code == 0) {
+            stdout.printf("%nran: native stack check and %d stages; outputs under %s%n", stages.size(),
+                    out.toAbsolutePath().normalize());
+            if (!notYetBuilt().isEmpty()) {
+                stdout.println("not yet built, so not run: " + String.join(", ", notYetBuilt()) + ".");
+            }
+            long supported = claims.stream().filter(c -> Boolean.TRUE.equals(c.supported())).count();
+            stdout.printf("claims checked: %d, supported %d (see the report)%n", claims.size(), supported);
+        }
+        report(stdout);
+        return code;
     }
 
-    private void write(Provenance.Builder provenance, List<Map<String, Object>> ran) {
+    /**
+     * Makes {@code out} ready for a new run, so running the demo twice just works: absent or empty is ready; a
+     * previous demo run there has its stage directories, summary and report removed (only those its summary.json
+     * lists, inside {@code out}); anything else is refused rather than touched. Returns whether a run was removed.
+     */
+    static boolean clearPreviousRun(Path out) throws IOException {
+        if (!Files.exists(out)) {
+            return false;
+        }
+        if (!Files.isDirectory(out)) {
+            throw MoescopeException.badInput(out, "not a directory; choose another --out");
+        }
+        try (Stream<Path> entries = Files.list(out)) {
+            if (entries.findAny().isEmpty()) {
+                return false;
+            }
+        }
+        Path summary = out.resolve("summary.json");
+        JsonObject previous = Files.isRegularFile(summary) ? Json.read(summary, JsonObject.class) : null;
+        if (previous == null || !previous.has("report") || !previous.has("stages")) {
+            throw MoescopeException.badInput(out, "not empty and not a moescope demo output; choose another --out");
+        }
+        Path root = out.toAbsolutePath().normalize();
+        for (JsonElement stage : previous.getAsJsonArray("stages")) {
+            JsonElement dir = stage.getAsJsonObject().get("out");
+            Path stageDir = dir == null || dir.isJsonNull() ? null : root.resolve(dir.getAsString()).normalize();
+            if (stageDir != null && stageDir.startsWith(root) && !stageDir.equals(root)) {
+                deleteTree(stageDir);
+            }
+        }
+        Files.deleteIfExists(out.resolve(DemoReport.FILE));
+        Files.delete(summary);
+        return true;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+
+    private void report(PrintWriter stdout) {
+        stdout.println("moescope demo: writing the report");
+        stdout.flush();
+        Path report = DemoReport.write(out, Fixtures.path(Fixtures.TOKENIZER));
+        stdout.println("report: " + report.toAbsolutePath().normalize());
+        stdout.flush();
+    }
+
+    private void write(Provenance.Builder provenance, List<Map<String, Object>> ran, List<Claim> claims) {
         Map<String, Object> summary = new LinkedHashMap<>();
+        summary.put("mode", full ? "full" : smoke ? "smoke" : "quick");
         summary.put("stages", ran);
-        summary.put("not_yet_built", NOT_YET_BUILT);
+        summary.put("not_yet_built", notYetBuilt());
+        summary.put("claims", claims);
+        summary.put("report", DemoReport.FILE);
         summary.put("provenance", provenance.build());
         Json.write(out.resolve("summary.json"), summary);
     }

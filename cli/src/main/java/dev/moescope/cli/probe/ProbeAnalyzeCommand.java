@@ -36,7 +36,8 @@ import java.util.concurrent.Callable;
             "a second store on the same tokens. Writes summary.json, CSVs and PNG charts."},
         footer = {"", "Example:",
             "  moescope probe analyze runs/moe-store --out runs/moe-analysis",
-            "  moescope probe analyze runs/moe-store --compare runs/moe-fp16-store --out runs/agreement"})
+            "  moescope probe analyze runs/moe-store --compare runs/moe-fp16-store \\",
+            "      --out runs/agreement"})
 public final class ProbeAnalyzeCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

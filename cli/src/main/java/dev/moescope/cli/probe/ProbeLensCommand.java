@@ -39,8 +39,9 @@ import java.util.concurrent.Callable;
             "lens that feeds each layer's residual through the model's own final norm (with its learned scale) and",
             "unembedding. The last layer's lens reproduces the model's logits (reported as a check)."},
         footer = {"", "Example:",
-            "  moescope probe lens model.onnx --tokenizer tokenizer.json --corpus corpus.jsonl --k 1,2 \\",
-            "      --seq-len 128 --max-tokens 20000 --out runs/lens",
+            "  moescope probe lens model.onnx --tokenizer tokenizer.json \\",
+            "      --corpus corpus.jsonl --k 1,2 --seq-len 128 --max-tokens 20000 \\",
+            "      --out runs/lens",
             "",
             "Edited models are written beside MODEL as <name>.moescope-*.onnx (so external data resolves)."})
 public final class ProbeLensCommand implements Callable<Integer> {

@@ -27,7 +27,8 @@ import java.util.concurrent.Callable;
                 "The store is changed atomically (new files, then the manifest); on error it stays as it was. "
                         + "Writes OUT/summary.json (default OUT: RUN/encode)."},
         footer = {"", "Example:",
-                "  moescope sae encode runs/sae-l3 --store runs/store --out-hook blocks.3.sae_latents",
+                "  moescope sae encode runs/sae-l3 --store runs/store \\",
+                "      --out-hook blocks.3.sae_latents",
                 "  moescope store inspect runs/store"})
 public final class SaeEncodeCommand implements Callable<Integer> {
 

@@ -38,7 +38,7 @@ import java.util.concurrent.Callable;
                 "Writes OUT/summary.json, OUT/density.png (OUT/recovery.png on synthetic data, OUT/contexts.csv and "
                         + "OUT/contexts.json on a store)."},
         footer = {"", "Example:", "  moescope sae eval runs/sae-synth",
-                "  moescope sae eval runs/sae-l3 --store runs/store   # + contexts; + CE loss recovered on a probe store",
+                "  moescope sae eval runs/sae-l3 --store runs/store  # + contexts, CE loss",
                 "  moescope sae eval runs/sae-l3 --store runs/store --model moved/model.onnx"})
 public final class SaeEvalCommand implements Callable<Integer> {
 

@@ -23,11 +23,13 @@ import java.util.concurrent.Callable;
                 "Writes RUN/sae_weights.safetensors + cfg.json (SAELens JumpReLU layout), RUN/checkpoint.safetensors "
                         + "(for --resume) and RUN/summary.json."},
         footer = {"", "Example:",
-                "  moescope sae train --synthetic --latents 192 --k 3 --batch 1024 --steps 1500 --lr 3e-4 \\",
-                "      --warmup 50 --threshold-start 400 --out runs/sae-synth",
-                "  moescope sae train --npy acts.npy --latents 8192 --k 32 --steps 20000 --out runs/sae-l3",
-                "  moescope sae train --store runs/store --hook blocks.3.resid_post --latents 8192 --k 32 \\",
-                "      --steps 20000 --out runs/sae-l3"})
+                "  moescope sae train --synthetic --latents 192 --k 3 --batch 1024 \\",
+                "      --steps 1500 --lr 3e-4 --warmup 50 --threshold-start 400 \\",
+                "      --out runs/sae-synth",
+                "  moescope sae train --npy acts.npy --latents 8192 --k 32 --steps 20000 \\",
+                "      --out runs/sae-l3",
+                "  moescope sae train --store runs/store --hook blocks.3.resid_post \\",
+                "      --latents 8192 --k 32 --steps 20000 --out runs/sae-l3"})
 public final class SaeTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

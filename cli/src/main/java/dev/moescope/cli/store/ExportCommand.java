@@ -31,7 +31,9 @@ import java.util.concurrent.Callable;
                 "           Array2D columns (SAELens cached activations)",
                 "  parquet  Parquet files (Arrow's C++ writer) for Spark, DuckDB, Polars, pyarrow",
                 "  npy      one .npy per hook and routing array, plus tokens.csv"},
-        footer = {"", "Example:", "  moescope store export runs/probe/store --format hf --sequences --context 128 --hook blocks.1.resid_post --out runs/hf"})
+        footer = {"", "Example:",
+            "  moescope store export runs/probe/store --format hf --sequences \\",
+            "      --context 128 --hook blocks.1.resid_post --out runs/hf"})
 public final class ExportCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

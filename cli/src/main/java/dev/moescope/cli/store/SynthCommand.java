@@ -28,7 +28,9 @@ import java.util.concurrent.Callable;
         description = {"Write a reproducible synthetic store (no model needed).",
                 "Documents of random tokens in three domains, hook activations with per-token structure and",
                 "domain-biased routing, all determined by --seed. --resume continues an interrupted run."},
-        footer = {"", "Example:", "  moescope store synth --out runs/synth --docs 2000 --hook blocks.0.resid_post:64 --routing 0:2:8"})
+        footer = {"", "Example:",
+            "  moescope store synth --out runs/synth --docs 2000 \\",
+            "      --hook blocks.0.resid_post:64 --routing 0:2:8"})
 public final class SynthCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

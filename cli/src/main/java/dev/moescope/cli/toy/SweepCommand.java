@@ -28,8 +28,9 @@ import java.util.concurrent.Callable;
             "Writes summary.json (per cell: losses, features per dimension, usage, last-feature class per expert),",
             "sweep-<arch>.safetensors per (E, k), and a features-per-dimension plot."},
         footer = {"", "Example:",
-            "  moescope toy sweep --n 3 --m 2 --sparsity 0.1:0.9:0.2 --last-importance 0.5,1,2 \\",
-            "      --experts 1,2 --k 1 --load-balancing 0.01 --steps 2000 --seeds 3 --out runs/sweep"})
+            "  moescope toy sweep --n 3 --m 2 --sparsity 0.1:0.9:0.2 \\",
+            "      --last-importance 0.5,1,2 --experts 1,2 --k 1 --load-balancing 0.01 \\",
+            "      --steps 2000 --seeds 3 --out runs/sweep"})
 public final class SweepCommand implements Callable<Integer> {
 
     @Option(names = "--n", required = true, description = "Number of features.")

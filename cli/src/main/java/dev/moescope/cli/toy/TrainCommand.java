@@ -28,8 +28,9 @@ import java.util.concurrent.Callable;
         description = {"Train one toy model configuration (dense: --experts 1) and measure its superposition.",
             "Writes summary.json, model.safetensors (W, b, gate, per seed), model-bars.png and model-gram.png."},
         footer = {"", "Example:",
-            "  moescope toy train --n 20 --m 5 --experts 4 --k 1 --sparsity 0.9 --importance-decay 0.7 \\",
-            "      --router-init xavier --steps 10000 --seeds 3 --out runs/moe20"})
+            "  moescope toy train --n 20 --m 5 --experts 4 --k 1 --sparsity 0.9 \\",
+            "      --importance-decay 0.7 --router-init xavier --steps 10000 --seeds 3 \\",
+            "      --out runs/moe20"})
 public final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--n", required = true, description = "Number of features.")

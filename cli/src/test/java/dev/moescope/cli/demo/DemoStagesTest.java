@@ -1,0 +1,72 @@
+package dev.moescope.cli.demo;
+
+import dev.moescope.cli.Moescope;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Every stage of every demo size is a command line moescope accepts, so {@code --full} (hours to run, never run
+ * by the tests) cannot rot unnoticed; the sizes differ where they should; shared options reach every stage.
+ */
+class DemoStagesTest {
+
+    private static List<DemoCommand.Stage> stages(String... extra) {
+        List<String> args = new ArrayList<>(List.of("demo", "--out", "demo-out"));
+        args.addAll(List.of(extra));
+        CommandLine cl = Moescope.commandLine();
+        CommandLine.ParseResult parsed = cl.parseArgs(args.toArray(String[]::new));
+        DemoCommand demo = parsed.subcommand().commandSpec().commandLine().getCommand();
+        return demo.stages();
+    }
+
+    @Test
+    void everyStageOfEverySizeParses() {
+        for (String[] size : new String[][] {{}, {"--smoke"}, {"--full"}}) {
+            List<DemoCommand.Stage> stages = stages(size);
+            assertTrue(stages.size() >= 10, "stages: " + stages.size());
+            assertEquals(stages.size(), new HashSet<>(stages.stream().map(DemoCommand.Stage::key).toList()).size());
+            assertEquals(stages.size(), new HashSet<>(stages.stream().map(DemoCommand.Stage::out).toList()).size());
+            for (DemoCommand.Stage s : stages) {
+                CommandLine.ParseResult p = Moescope.commandLine().parseArgs(s.args().toArray(String[]::new));
+                assertTrue(p.hasSubcommand(), s.args().toString());
+                assertTrue(String.join(" ", s.args()).contains("demo-out/" + s.out()) || s.out() == null,
+                        s.key() + " writes outside its recorded directory: " + s.args());
+            }
+        }
+    }
+
+    @Test
+    void fullRunsThePaperSettingsAndTheDefaultDoesNot() {
+        String quick = String.join(" ", stages().get(1).args());
+        String full = String.join(" ", stages("--full").get(1).args());
+        assertTrue(quick.contains("--quick") && quick.contains("--only"), quick);
+        assertFalse(full.contains("--quick") || full.contains("--only") || full.contains("--steps"), full);
+    }
+
+    @Test
+    void sharedOptionsReachEveryStage() {
+        for (DemoCommand.Stage s : stages("--verbose", "--no-progress", "--threads", "2")) {
+            String line = String.join(" ", s.args());
+            assertTrue(line.contains("--verbose") && line.contains("--no-progress") && line.contains("--threads 2"),
+                    line);
+        }
+        for (DemoCommand.Stage s : stages()) {
+            assertFalse(s.args().contains("--verbose"), s.args().toString());
+        }
+    }
+
+    @Test
+    void theCrosscoderDiffStageRunsExactlyWhenTheSubcommandExists() {
+        boolean exists = DemoCommand.crosscoderDiff() != null;
+        assertEquals(exists, stages().stream().anyMatch(s -> s.args().contains("diff")));
+        assertEquals(!exists, DemoCommand.notYetBuilt().stream().anyMatch(n -> n.contains("crosscoder diff")));
+    }
+}
