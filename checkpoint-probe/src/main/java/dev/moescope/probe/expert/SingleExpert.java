@@ -33,7 +33,15 @@ public final class SingleExpert {
          */
         MOE_INTERP("moe_interp", "E1(x) + x vs sum_i w_i (E_i(x) + x) / sum_i w_i: moe-interp's cosine-sim.ipynb "
                 + "(unweighted expert, normalised residual x = post-attention norm output, renormalised mixture), "
-                + "each token's own expert outputs (no row-0 bug), no shared experts", false);
+                + "each token's own expert outputs (no row-0 bug), no shared experts", false),
+        /**
+         * E₁(x) against Σ w_i E_i(x): the top expert against the routed mixture with no residual in either vector, so
+         * the residual stream, which dominates every other variant's two vectors, cannot make them look alike. Any
+         * positive weight of E₁ gives the same cosine; shared experts are left out.
+         */
+        EXPERT_ONLY("expert_only", "E1(x) vs sum_i w_i E_i(x): the top expert against the routed mixture, no "
+                + "residual in either (scale-free, so raw, renormalised and mixture weights agree), no shared experts",
+                false);
 
         private final String id;
         private final String definition;
@@ -106,6 +114,17 @@ public final class SingleExpert {
             return MoeLens.cos(h1(v, t), t.hk(), 0, t.hk().length);
         }
         int h = t.x().length;
+        if (v == Variant.EXPERT_ONLY) {
+            float[] mix = new float[h];
+            for (int i = 0; i < h; i++) {
+                double m = 0;
+                for (int j = 0; j < t.weights().length; j++) {
+                    m += t.weights()[j] * t.experts()[j][i];
+                }
+                mix[i] = (float) m;
+            }
+            return MoeLens.cos(t.experts()[0], mix, 0, h);
+        }
         float[] one = new float[h];
         float[] mix = new float[h];
         double sum = 0;

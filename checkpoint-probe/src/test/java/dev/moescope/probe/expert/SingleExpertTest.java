@@ -62,6 +62,14 @@ class SingleExpertTest {
     }
 
     @Test
+    void expertOnlyComparesTheTopExpertWithTheRoutedMixtureWithoutResidual() {
+        // 0.6 E1 + 0.2 E2 = (0.2, 0.8); E1 = (0, 1); shared experts and u play no part
+        assertEquals(cos(0, 1, 0.2, 0.8), SingleExpert.cosine(SingleExpert.Variant.EXPERT_ONLY, token(null)), 1e-6);
+        assertEquals(cos(0, 1, 0.2, 0.8), SingleExpert.cosine(SingleExpert.Variant.EXPERT_ONLY,
+                token(new float[]{5, -5})), 1e-6);
+    }
+
+    @Test
     void rawScoreIsNanWithoutARawVariantAndIsSkipped() {
         SingleExpert.Token t = new SingleExpert.Token(X, U, HK, new float[][]{E1, E2}, new float[]{0.75f, 0.25f},
                 Double.NaN, 1.0, null);
