@@ -19,7 +19,6 @@ import dev.moescope.probe.run.TokenBatch;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -79,11 +78,11 @@ public final class ExpertProbe implements AutoCloseable {
     private final ExpertWeights weights;
     private final ForkJoinPool pool;
     private final List<SingleExpert.Variant> variants;
-    private final List<SingleExpert.Variant> lensVariants = new ArrayList<>();
+    private final List<LensTarget> lensTargets = new ArrayList<>();
 
     // accumulators
     private final Map<String, double[]> cosine = new TreeMap<>();        // variant|layer|domain|scope -> {sum, n}
-    private final Map<String, long[]> lensAgree = new TreeMap<>();       // variant|layer|domain -> {layer lens, model, n}
+    private final Map<String, long[]> lensAgree = new TreeMap<>();  // variant|rank|layer|domain -> {layer lens, model, n}
     private final double[] recomputeMaxDiff;
     private final double[] moeOutMaxAbs;
     private final double[][] topWeights;                                  // layer -> {sum w1, sum p1, n}
@@ -107,9 +106,12 @@ public final class ExpertProbe implements AutoCloseable {
             if (v != SingleExpert.Variant.RAW || hasRaw) {
                 vs.add(v);
                 if (v.corrected()) {
-                    lensVariants.add(v);
+                    lensTargets.add(new LensTarget(v, 1));
                 }
             }
+        }
+        for (int rank = 2; rank <= sidecar.gating().topK(); rank++) {
+            lensTargets.add(new LensTarget(SingleExpert.Variant.MIXTURE_WEIGHT, rank));
         }
         this.variants = List.copyOf(vs);
         int n = sites.size();
@@ -278,6 +280,13 @@ public final class ExpertProbe implements AutoCloseable {
         return sidecar;
     }
 
+    /** A vector decoded by the lens: a corrected H¹ variant (rank 1) or the expert of another rank with its weight. */
+    private record LensTarget(SingleExpert.Variant variant, int rank) {
+        float[] vector(SingleExpert.Token t) {
+            return rank == 1 ? SingleExpert.h1(variant, t) : SingleExpert.ranked(t, rank - 1);
+        }
+    }
+
     /** A scored token of the batch: its row in the [batch × seq] layout, domain, and whether it ends its document. */
     private record Row(int row, String domain, boolean last) {
     }
@@ -360,9 +369,9 @@ public final class ExpertProbe implements AutoCloseable {
             });
         }
         // per token: the recomputation check, the variants' cosines, and the H¹ vectors for the lens
-        Map<SingleExpert.Variant, float[]> lensInput = new EnumMap<>(SingleExpert.Variant.class);
-        for (SingleExpert.Variant v : lensVariants) {
-            lensInput.put(v, rp.floats().clone());
+        Map<LensTarget, float[]> lensInput = new LinkedHashMap<>();
+        for (LensTarget lt : lensTargets) {
+            lensInput.put(lt, rp.floats().clone());
         }
         double renormTop = SingleExpert.renormalisedTopWeight(sidecar.gating());
         for (int r = 0; r < n; r++) {
@@ -416,8 +425,8 @@ public final class ExpertProbe implements AutoCloseable {
                     add(cosine, key(v, site.layer(), ALL, LAST_TOKEN), c);
                 }
             }
-            for (SingleExpert.Variant v : lensVariants) {
-                System.arraycopy(SingleExpert.h1(v, t), 0, lensInput.get(v), off, h);
+            for (LensTarget lt : lensTargets) {
+                System.arraycopy(lt.vector(t), 0, lensInput.get(lt), off, h);
             }
         }
         // the logit lens of the layer output and of each H¹
@@ -434,12 +443,13 @@ public final class ExpertProbe implements AutoCloseable {
                 }
             }
         }
-        for (SingleExpert.Variant v : lensVariants) {
-            HostTensor l1 = lens.logits(batch, rp, lensInput.get(v));
+        for (LensTarget lt : lensTargets) {
+            HostTensor l1 = lens.logits(batch, rp, lensInput.get(lt));
             for (int r = 0; r < n; r++) {
                 int top = MoeLens.argmax(l1.floats(), rows.get(r).row() * vocab, vocab);
                 for (String d : List.of(rows.get(r).domain(), ALL)) {
-                    long[] a = lensAgree.computeIfAbsent(v.id() + "|" + pad(site.layer()) + "|" + d, z -> new long[3]);
+                    long[] a = lensAgree.computeIfAbsent(lt.variant().id() + "|" + lt.rank() + "|" + pad(site.layer())
+                            + "|" + d, z -> new long[3]);
                     a[0] += top == layerTop[r] ? 1 : 0;
                     a[1] += top == modelTop[r] ? 1 : 0;
                     a[2]++;
@@ -496,12 +506,14 @@ public final class ExpertProbe implements AutoCloseable {
     }
 
     /**
-     * Logit-lens top-1 agreement of one H¹ variant at one layer.
+     * Logit-lens top-1 agreement of one H¹ variant at one layer ({@code expertRank} 1), or of the expert of another
+     * rank with its mixture weight (u + w_r·E_r(x) + S, variant {@code mixture_weight}, {@code expertRank} r).
      *
      * @param withLayerOutput share of tokens whose lens top-1 of H¹ equals the lens top-1 of the layer output H^k
      * @param withModel       share whose lens top-1 of H¹ equals the model's own next-token top-1
      */
-    public record LensAgreement(String variant, int layer, String domain, long tokens, double withLayerOutput,
+    public record LensAgreement(String variant, int expertRank, int layer, String domain, long tokens,
+                                double withLayerOutput,
                                 double withModel) {
     }
 
@@ -541,7 +553,8 @@ public final class ExpertProbe implements AutoCloseable {
         List<LensAgreement> agree = new ArrayList<>();
         lensAgree.forEach((key, a) -> {
             String[] p = key.split("\\|", -1);
-            agree.add(new LensAgreement(p[0], Integer.parseInt(p[1]), p[2], a[2], (double) a[0] / a[2],
+            agree.add(new LensAgreement(p[0], Integer.parseInt(p[1]), Integer.parseInt(p[2]), p[3], a[2],
+                    (double) a[0] / a[2],
                     (double) a[1] / a[2]));
         });
         Map<String, String> defs = new LinkedHashMap<>();

@@ -52,9 +52,10 @@ public final class ExpertReportWriter {
                 .append(',').append(c.scope()).append(',').append(c.tokens()).append(',').append(f(c.meanCosine()))
                 .append('\n'));
         files.add(csv(dir.resolve("cosine.csv"), cos));
-        StringBuilder lens = new StringBuilder("variant,layer,domain,tokens,top1_agreement_with_layer_output,"
-                + "top1_agreement_with_model\n");
-        r.lens().forEach(l -> lens.append(l.variant()).append(',').append(l.layer()).append(',').append(l.domain())
+        StringBuilder lens = new StringBuilder("variant,expert_rank,layer,domain,tokens,"
+                + "top1_agreement_with_layer_output,top1_agreement_with_model\n");
+        r.lens().forEach(l -> lens.append(l.variant()).append(',').append(l.expertRank()).append(',')
+                .append(l.layer()).append(',').append(l.domain())
                 .append(',').append(l.tokens()).append(',').append(f(l.withLayerOutput())).append(',')
                 .append(f(l.withModel())).append('\n'));
         files.add(csv(dir.resolve("lens_agreement.csv"), lens));
@@ -78,7 +79,8 @@ public final class ExpertReportWriter {
         files.add(lensFigure(dir.resolve(LENS_PNG), r));
         figures.add(new Figure(LENS_PNG, "Logit lens (the model's final norm with its learned scale, then the "
                 + "unembedding) per MoE layer (x): share of tokens whose top-1 token from H1 equals the top-1 "
-                + "from the layer output H^k, one curve per corrected H1 definition, all domains; " + r.tokens()
+                + "from the layer output H^k, one curve per corrected H1 definition (the top expert), and one per "
+                + "lower-ranked expert r with its mixture weight (u + w_r*E_r(x)), all domains; " + r.tokens()
                 + " tokens."));
 
         Map<String, Object> json = new LinkedHashMap<>();
@@ -122,7 +124,8 @@ public final class ExpertReportWriter {
         Map<String, List<double[]>> byVariant = new LinkedHashMap<>();
         for (ExpertProbe.LensAgreement a : r.lens()) {
             if (a.domain().equals(ExpertProbe.ALL)) {
-                byVariant.computeIfAbsent(a.variant(), v -> new ArrayList<>()).add(new double[]{a.layer(), a.withLayerOutput()});
+                String label = a.expertRank() == 1 ? a.variant() : "expert rank " + a.expertRank() + " (mixture weight)";
+                byVariant.computeIfAbsent(label, v -> new ArrayList<>()).add(new double[]{a.layer(), a.withLayerOutput()});
             }
         }
         byVariant.forEach((v, pts) -> c.addSeries(v, pts.stream().mapToDouble(p -> p[0]).toArray(),

@@ -105,6 +105,20 @@ public final class SingleExpert {
         return out;
     }
 
+    /**
+     * u + w_r·E_r(x) + S for the expert of rank {@code rank} (0 = top): each chosen expert alone with its mixture
+     * weight, the vectors MoE Lens's extended logit lens decodes per expert ({@link Variant#MIXTURE_WEIGHT} is rank 0).
+     */
+    public static float[] ranked(Token t, int rank) {
+        int h = t.hk().length;
+        float[] out = new float[h];
+        double w = t.weights()[rank];
+        for (int i = 0; i < h; i++) {
+            out[i] = (float) (t.u()[i] + w * t.experts()[rank][i] + (t.shared() == null ? 0 : t.shared()[i]));
+        }
+        return out;
+    }
+
     /** The cosine similarity the variant defines; NaN for {@link Variant#RAW} where there is no raw score. */
     public static double cosine(Variant v, Token t) {
         if (v == Variant.RAW && Double.isNaN(t.rawTop())) {

@@ -142,10 +142,15 @@ class FixtureExpertProbeTest {
         for (ExpertProbe.LensAgreement a : r.lens()) {
             assertTrue(a.withLayerOutput() >= 0 && a.withLayerOutput() <= 1);
         }
-        // a top expert scaled to weight 1 (renormalised) is closer to the full mixture's output than with its
-        // raw score in at least one layer on this model; and the last layer's H1 lens mostly agrees with H^k's
+        // 3 corrected variants of the top expert + the rank-2 expert, per layer
         long lensRows = r.lens().stream().filter(a -> a.domain().equals(ExpertProbe.ALL)).count();
-        assertEquals(3 * 4, lensRows);
+        assertEquals(4 * 4, lensRows);
+        for (ExpertProbe.LensAgreement a : r.lens()) {
+            if (a.domain().equals(ExpertProbe.ALL)) {
+                System.out.printf("lens %s rank %d layer %d: = H^k lens %.3f, = model top-1 %.3f%n", a.variant(),
+                        a.expertRank(), a.layer(), a.withLayerOutput(), a.withModel());
+            }
+        }
     }
 
     @Test
@@ -290,6 +295,29 @@ class FixtureExpertProbeTest {
         ExpertProbe.Report r = run(model);
         assertTrue(r.layers().get(0).recomputeMaxAbsDiff() < 1e-4);
         assertTrue(r.layers().get(1).recomputeMaxAbsDiff() > 1e-2, "rotated experts: " + r.layers().get(1).recomputeMaxAbsDiff());
+    }
+
+    /**
+     * Declaring a shared expert the fixture does not have: its output is taken as moe_out − Σ routed (zero up to
+     * rounding here), so the cosines stay those of the hooked run and the recomputation check is reported as NaN
+     * (nothing independent is left to compare).
+     */
+    @Test
+    void sharedExpertsAreDerivedFromMoeOutAndDisableTheCheck() throws IOException {
+        Path model = copyModel(Fixtures.MOE_MODEL, "shared");
+        Path file = ExpertSidecar.besideModel(model);
+        JsonObject sidecar = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
+        sidecar.getAsJsonObject("gating").addProperty("shared_experts", 1);
+        Files.writeString(file, sidecar.toString());
+        ExpertProbe.Report r = run(model);
+        assertEquals(1, r.sharedExperts());
+        for (int l = 0; l < 4; l++) {
+            assertTrue(Double.isNaN(r.layers().get(l).recomputeMaxAbsDiff()));
+            for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "expert_only")) {
+                assertEquals(cosine(hookedReport, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS),
+                        cosine(r, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS), 1e-5, v + " layer " + l);
+            }
+        }
     }
 
     @Test

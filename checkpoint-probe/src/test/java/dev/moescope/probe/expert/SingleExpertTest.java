@@ -70,6 +70,14 @@ class SingleExpertTest {
     }
 
     @Test
+    void eachRankedExpertAloneCarriesItsMixtureWeight() {
+        SingleExpert.Token t = token(null);
+        assertArrayEquals(SingleExpert.h1(SingleExpert.Variant.MIXTURE_WEIGHT, t), SingleExpert.ranked(t, 0));
+        assertArrayEquals(new float[]{1.2f, 0.2f}, SingleExpert.ranked(t, 1), 1e-6f); // u + 0.2 E2
+        assertArrayEquals(new float[]{-1.8f, 4.2f}, SingleExpert.ranked(token(new float[]{-3, 4}), 1), 1e-6f);
+    }
+
+    @Test
     void rawScoreIsNanWithoutARawVariantAndIsSkipped() {
         SingleExpert.Token t = new SingleExpert.Token(X, U, HK, new float[][]{E1, E2}, new float[]{0.75f, 0.25f},
                 Double.NaN, 1.0, null);

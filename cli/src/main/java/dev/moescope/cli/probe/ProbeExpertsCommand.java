@@ -24,7 +24,6 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -144,16 +143,16 @@ public final class ProbeExpertsCommand implements Callable<Integer> {
                     .forEach(c -> line.append(String.format(Locale.ROOT, " %d:%.4f", c.layer(), c.meanCosine())));
             w.println(line);
         }
-        for (String v : report.variantDefinitions().keySet()) {
-            List<ExpertProbe.LensAgreement> rows = report.lens().stream()
-                    .filter(a -> a.variant().equals(v) && a.domain().equals(ExpertProbe.ALL)).toList();
-            if (rows.isEmpty()) {
-                continue;
+        Map<String, StringBuilder> lensLines = new LinkedHashMap<>();
+        for (ExpertProbe.LensAgreement a : report.lens()) {
+            if (a.domain().equals(ExpertProbe.ALL)) {
+                String label = a.expertRank() == 1 ? a.variant() : "rank " + a.expertRank() + " (w_r)";
+                lensLines.computeIfAbsent(label, z -> new StringBuilder(String.format(Locale.ROOT,
+                        "lens top-1 = H^k's %-14s", z))).append(String.format(Locale.ROOT, " %d:%.3f", a.layer(),
+                        a.withLayerOutput()));
             }
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "lens top-1 H1 = H^k %-14s", v));
-            rows.forEach(a -> line.append(String.format(Locale.ROOT, " %d:%.3f", a.layer(), a.withLayerOutput())));
-            w.println(line);
         }
+        lensLines.values().forEach(w::println);
         w.printf(Locale.ROOT, "last layer lens vs model logits: max |diff| %.3g%n", report.lastLayerLensMaxAbsDiff());
         w.println("wrote " + out.resolve("summary.json"));
         return 0;
