@@ -374,6 +374,18 @@ public final class ExpertProbe implements AutoCloseable {
             lensInput.put(lt, rp.floats().clone());
         }
         double renormTop = SingleExpert.renormalisedTopWeight(sidecar.gating());
+        // the first scored token of each window routed to each expert (row 0 of the notebook's expert batch)
+        int[] first = new int[batch.batch() * e];
+        java.util.Arrays.fill(first, -1);
+        for (int r = 0; r < n; r++) {
+            int b = rows.get(r).row() / batch.seqLen();
+            for (int j = 0; j < k; j++) {
+                int slot = b * e + routing[r].experts()[j];
+                if (first[slot] < 0) {
+                    first[slot] = r * k + j;
+                }
+            }
+        }
         for (int r = 0; r < n; r++) {
             Row row = rows.get(r);
             int off = row.row() * h;
@@ -382,10 +394,13 @@ public final class ExpertProbe implements AutoCloseable {
             float[] hk = new float[h];
             float[] routed = new float[h];
             float[][] ev = new float[k][h];
+            float[][] row0 = new float[k][h];
             System.arraycopy(x.floats(), off, xv, 0, h);
             System.arraycopy(rp.floats(), off, hk, 0, h);
+            int window = row.row() / batch.seqLen();
             for (int j = 0; j < k; j++) {
                 System.arraycopy(expertOut, (r * k + j) * h, ev[j], 0, h);
+                System.arraycopy(expertOut, first[window * e + routing[r].experts()[j]] * h, row0[j], 0, h);
             }
             float[] w = routing[r].weights();
             double maxAbs = 0;
@@ -411,7 +426,7 @@ public final class ExpertProbe implements AutoCloseable {
             }
             moeOutMaxAbs[li] = Math.max(moeOutMaxAbs[li], maxAbs);
             double rawTop = SingleExpert.rawTopWeight(sidecar.gating(), rl.floats(), row.row() * e, routing[r].top1());
-            SingleExpert.Token t = new SingleExpert.Token(xv, u, hk, ev, w, rawTop, renormTop, shared);
+            SingleExpert.Token t = new SingleExpert.Token(xv, u, hk, ev, w, rawTop, renormTop, shared, row0);
             topWeights[li][0] += w[0];
             topWeights[li][1] += rawTop;
             topWeights[li][2]++;

@@ -73,8 +73,9 @@ public final class ExpertReportWriter {
                 + "its reference, per MoE layer (x) and domain (one curve each, 'all' = every token), one panel per "
                 + "H1 definition: raw / renormalised / mixture_weight compare u + w*E1(x) (+ shared) with the "
                 + "model's layer output H^k; moe_interp is MoE Lens's released definition (unweighted E1(x) plus "
-                + "the post-attention norm output, against the renormalised mixture plus the same); expert_only "
-                + "compares E1(x) with the routed mixture, no residual in either. Model top-1 variant: "
+                + "the post-attention norm output, against the renormalised mixture plus the same), and "
+                + "moe_interp_row0 the same with its row-0 bug (each expert's output on the window's first token "
+                + "routed to it); expert_only compares E1(x) with the routed mixture, no residual in either. Model top-1 variant: "
                 + r.modelTop1Variant() + "; gating " + r.gating() + "; " + r.tokens() + " tokens."));
         files.add(lensFigure(dir.resolve(LENS_PNG), r));
         figures.add(new Figure(LENS_PNG, "Logit lens (the model's final norm with its learned scale, then the "

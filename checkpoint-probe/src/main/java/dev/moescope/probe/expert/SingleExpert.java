@@ -35,6 +35,15 @@ public final class SingleExpert {
                 + "(unweighted expert, normalised residual x = post-attention norm output, renormalised mixture), "
                 + "each token's own expert outputs (no row-0 bug), no shared experts", false),
         /**
+         * {@link #MOE_INTERP} with the released notebook's row-matching bug reproduced: every expert output is that
+         * expert's output on the first token of the same forward pass (window) routed to it, which is what row 0 of
+         * the expert's captured output holds in DeepSeek's expert-sorted {@code moe_infer} (probe spec §1.3 (d)).
+         * Only scored tokens count as "first" (with {@code --overlap}, the repeated context is not recomputed).
+         */
+        MOE_INTERP_ROW0("moe_interp_row0", "moe_interp with the notebook's row-0 bug: each expert's output taken on "
+                + "the first token of the same forward pass (window) routed to that expert, not on the token itself",
+                false),
+        /**
          * E₁(x) against Σ w_i E_i(x): the top expert against the routed mixture with no residual in either vector, so
          * the residual stream, which dominates every other variant's two vectors, cannot make them look alike. Any
          * positive weight of E₁ gives the same cosine; shared experts are left out.
@@ -79,9 +88,17 @@ public final class SingleExpert {
      * @param rawTop   p₁, the top expert's raw score; NaN where the gating has no raw variant (top-k then softmax)
      * @param renormTop the top expert's weight when renormalised alone
      * @param shared   S, the shared experts' output, or null
+     * @param row0Experts the chosen experts' outputs on the first token of the window routed to each (for
+     *                    {@link Variant#MOE_INTERP_ROW0}), or null
      */
     public record Token(float[] x, float[] u, float[] hk, float[][] experts, float[] weights, double rawTop,
-                        double renormTop, float[] shared) {
+                        double renormTop, float[] shared, float[][] row0Experts) {
+
+        /** A token without the row-0 outputs. */
+        public Token(float[] x, float[] u, float[] hk, float[][] experts, float[] weights, double rawTop,
+                     double renormTop, float[] shared) {
+            this(x, u, hk, experts, weights, rawTop, renormTop, shared, null);
+        }
     }
 
     private SingleExpert() {
@@ -128,6 +145,12 @@ public final class SingleExpert {
             return MoeLens.cos(h1(v, t), t.hk(), 0, t.hk().length);
         }
         int h = t.x().length;
+        if (v == Variant.MOE_INTERP) {
+            return moeInterp(t.x(), t.experts(), t.weights());
+        }
+        if (v == Variant.MOE_INTERP_ROW0) {
+            return t.row0Experts() == null ? Double.NaN : moeInterp(t.x(), t.row0Experts(), t.weights());
+        }
         if (v == Variant.EXPERT_ONLY) {
             float[] mix = new float[h];
             for (int i = 0; i < h; i++) {
@@ -139,17 +162,23 @@ public final class SingleExpert {
             }
             return MoeLens.cos(t.experts()[0], mix, 0, h);
         }
+        throw new IllegalArgumentException("no cosine defined for " + v);
+    }
+
+    /** cos(E₁ + x, Σ w_i (E_i + x) / Σ w_i): the released notebook's H¹ and H⁶. */
+    private static double moeInterp(float[] x, float[][] experts, float[] weights) {
+        int h = x.length;
         float[] one = new float[h];
         float[] mix = new float[h];
         double sum = 0;
-        for (float w : t.weights()) {
+        for (float w : weights) {
             sum += w;
         }
         for (int i = 0; i < h; i++) {
-            one[i] = t.experts()[0][i] + t.x()[i];
+            one[i] = experts[0][i] + x[i];
             double m = 0;
-            for (int j = 0; j < t.weights().length; j++) {
-                m += t.weights()[j] * (t.experts()[j][i] + t.x()[i]);
+            for (int j = 0; j < weights.length; j++) {
+                m += weights[j] * (experts[j][i] + x[i]);
             }
             mix[i] = (float) (m / sum);
         }

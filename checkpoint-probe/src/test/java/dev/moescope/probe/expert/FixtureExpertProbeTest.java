@@ -125,7 +125,8 @@ class FixtureExpertProbeTest {
         System.out.printf("last layer lens vs logits: %.3g%n", r.lastLayerLensMaxAbsDiff());
         assertTrue(r.lastLayerLensMaxAbsDiff() < 1e-3, "lens of the last layer = logits: " + r.lastLayerLensMaxAbsDiff());
         assertEquals("renormalised", r.modelTop1Variant());
-        for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "expert_only")) {
+        for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "moe_interp_row0",
+                "expert_only")) {
             StringBuilder line = new StringBuilder(v + " cos by layer (all tokens):");
             for (int l = 0; l < 4; l++) {
                 double c = cosine(r, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS);
@@ -159,7 +160,8 @@ class FixtureExpertProbeTest {
         assertEquals(hookedReport.tokens(), plain.tokens());
         for (int l = 0; l < 4; l++) {
             assertTrue(plain.layers().get(l).recomputeMaxAbsDiff() < 1e-4);
-            for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "expert_only")) {
+            for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "moe_interp_row0",
+                "expert_only")) {
                 assertEquals(cosine(hookedReport, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS),
                         cosine(plain, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS), 1e-5, v + " layer " + l);
             }
@@ -313,7 +315,8 @@ class FixtureExpertProbeTest {
         assertEquals(1, r.sharedExperts());
         for (int l = 0; l < 4; l++) {
             assertTrue(Double.isNaN(r.layers().get(l).recomputeMaxAbsDiff()));
-            for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "expert_only")) {
+            for (String v : List.of("raw", "renormalised", "mixture_weight", "moe_interp", "moe_interp_row0",
+                "expert_only")) {
                 assertEquals(cosine(hookedReport, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS),
                         cosine(r, v, l, ExpertProbe.ALL, ExpertProbe.ALL_TOKENS), 1e-5, v + " layer " + l);
             }

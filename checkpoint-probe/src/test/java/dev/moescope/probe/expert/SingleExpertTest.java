@@ -62,6 +62,16 @@ class SingleExpertTest {
     }
 
     @Test
+    void theRow0VariantIsMoeInterpOnAnotherTokensExpertOutputs() {
+        float[][] row0 = {{2, 0}, E2};
+        SingleExpert.Token t = new SingleExpert.Token(X, U, HK, new float[][]{E1, E2}, new float[]{0.6f, 0.2f}, 0.5,
+                1.0, null, row0);
+        // E1' + x = (2, 2); (0.6 (2, 2) + 0.2 (1, 3)) / 0.8 = (1.75, 2.25)
+        assertEquals(cos(2, 2, 1.75, 2.25), SingleExpert.cosine(SingleExpert.Variant.MOE_INTERP_ROW0, t), 1e-6);
+        assertTrue(Double.isNaN(SingleExpert.cosine(SingleExpert.Variant.MOE_INTERP_ROW0, token(null))));
+    }
+
+    @Test
     void expertOnlyComparesTheTopExpertWithTheRoutedMixtureWithoutResidual() {
         // 0.6 E1 + 0.2 E2 = (0.2, 0.8); E1 = (0, 1); shared experts and u play no part
         assertEquals(cos(0, 1, 0.2, 0.8), SingleExpert.cosine(SingleExpert.Variant.EXPERT_ONLY, token(null)), 1e-6);

@@ -80,8 +80,8 @@ class ProbeExpertsCommandTest {
         }
         List<String> cos = Files.readAllLines(out.resolve("cosine.csv"));
         assertEquals("variant,layer,domain,scope,tokens,mean_cosine", cos.get(0));
-        // 5 variants x 4 layers x (4 domains + all) x (all tokens, last token)
-        assertEquals(1 + 5 * 4 * 5 * 2, cos.size());
+        // 6 variants x 4 layers x (4 domains + all) x (all tokens, last token)
+        assertEquals(1 + 6 * 4 * 5 * 2, cos.size());
         // (3 corrected variants + the rank-2 expert) x 4 layers x (4 domains + all)
         assertEquals(1 + 4 * 4 * 5, Files.readAllLines(out.resolve("lens_agreement.csv")).size());
         assertEquals(1 + 4, Files.readAllLines(out.resolve("layers.csv")).size());
