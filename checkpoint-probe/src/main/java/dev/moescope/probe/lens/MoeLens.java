@@ -30,7 +30,7 @@ import java.util.TreeMap;
 public final class MoeLens implements AutoCloseable {
 
     /** The model's next-token logits output. */
-    public static final String LOGITS = "logits";
+    public static final String LOGITS = LogitLens.LOGITS;
     /** Variant label: the model's own weighting of its top-k. */
     public static final String MODEL = "model";
     /** Variant label: top-k keeps raw softmax weights. */
@@ -48,8 +48,7 @@ public final class MoeLens implements AutoCloseable {
     private final Map<Setting, OrtRunner> sweep = new LinkedHashMap<>();
     private final Setting reference;
     private final OrtRunner full;
-    private final OrtRunner lens;
-    private final String lensInput;
+    private final LogitLens lens;
     private final List<String> residNames = new ArrayList<>();
 
     // accumulators
@@ -61,13 +60,12 @@ public final class MoeLens implements AutoCloseable {
     private long lensTokens;
     private double lastLayerMaxDiff;
 
-    private MoeLens(ProbeSpec spec, int fullK, List<Integer> ks, OrtRunner full, OrtRunner lens, String lensInput) {
+    private MoeLens(ProbeSpec spec, int fullK, List<Integer> ks, OrtRunner full, LogitLens lens) {
         this.spec = spec;
         this.fullK = fullK;
         this.ks = List.copyOf(ks);
         this.full = full;
         this.lens = lens;
-        this.lensInput = lensInput;
         this.lensAgree = new long[spec.layers().size()];
         this.reference = new Setting(fullK, MODEL);
         for (ProbeSpec.Layer l : spec.layers()) {
@@ -123,14 +121,11 @@ public final class MoeLens implements AutoCloseable {
             hooks.put(l.hookName(ProbeSpec.RESID_POST), t);
         }
         List<OrtRunner> opened = new ArrayList<>();
+        LogitLens lens = null;
         try {
             OrtRunner full = open(ModelFiles.saveBeside(expose(proto, hooks), model, "moescope-lens-k" + fullK), cfg, opened);
-            // the lens: the model's own final norm + unembedding, fed through the last layer's residual
-            String last = spec.layers().get(spec.layers().size() - 1).hooks().get(ProbeSpec.RESID_POST);
-            String[] input = new String[1];
-            ModelProto lensProto = GraphSurgery.hookToInput(GraphSurgery.keepOutputs(proto, Set.of(LOGITS)), last, input);
-            OrtRunner lens = open(ModelFiles.saveBeside(lensProto, model, "moescope-logit-lens"), cfg, opened);
-            MoeLens m = new MoeLens(spec, fullK, ks, full, lens, input[0]);
+            lens = LogitLens.open(model, proto, spec, cfg);
+            MoeLens m = new MoeLens(spec, fullK, ks, full, lens);
             for (int k : ks) {
                 if (k != fullK) {
                     ModelProto swept = GraphSurgery.overrideTopK(proto, k, null);
@@ -150,6 +145,9 @@ public final class MoeLens implements AutoCloseable {
             return m;
         } catch (RuntimeException e) {
             opened.forEach(OrtRunner::close);
+            if (lens != null) {
+                lens.close();
+            }
             throw e;
         }
     }
@@ -209,8 +207,7 @@ public final class MoeLens implements AutoCloseable {
         // logit lens: each layer's residual through the model's final norm and unembedding
         for (int l = 0; l < residNames.size(); l++) {
             HostTensor resid = ref.get(residNames.get(l));
-            HostTensor fed = new HostTensor(lensInput, resid.shape(), resid.sourceType(), resid.floats(), null);
-            HostTensor lensLogits = lens.run(batch, Set.of(LOGITS), Map.of(lensInput, fed)).get(LOGITS);
+            HostTensor lensLogits = lens.logits(batch, resid, resid.floats());
             int v = lensLogits.width();
             boolean last = l == residNames.size() - 1;
             final int li = l;
@@ -261,7 +258,8 @@ public final class MoeLens implements AutoCloseable {
         }
     }
 
-    static double cos(float[] a, float[] b, int off, int n) {
+    /** Cosine similarity of {@code a} and {@code b} over {@code [off, off+n)}; 0 when either is zero. */
+    public static double cos(float[] a, float[] b, int off, int n) {
         double dot = 0;
         double na = 0;
         double nb = 0;
@@ -285,7 +283,8 @@ public final class MoeLens implements AutoCloseable {
         return x[off + target] - max - Math.log(z);
     }
 
-    static int argmax(float[] x, int off, int n) {
+    /** Index (relative to {@code off}) of the largest of {@code x[off .. off+n)}, ties to the lower index. */
+    public static int argmax(float[] x, int off, int n) {
         int best = 0;
         for (int j = 1; j < n; j++) {
             if (x[off + j] > x[off + best]) {

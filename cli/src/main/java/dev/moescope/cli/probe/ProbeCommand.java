@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 @Command(name = "probe",
         mixinStandardHelpOptions = true,
         description = {"Probe pretrained MoE checkpoints exported to ONNX.", "Record per-token routing and activations into an activation store and analyse routing."},
-        subcommands = {ProbeInspectCommand.class, ProbeRunCommand.class, ProbeAnalyzeCommand.class, ProbeLensCommand.class, ProbeReproduceCommand.class})
+        subcommands = {ProbeInspectCommand.class, ProbeRunCommand.class, ProbeAnalyzeCommand.class, ProbeLensCommand.class,
+                ProbeExpertsCommand.class, ProbeReproduceCommand.class})
 public final class ProbeCommand implements Runnable {
 
     @CommandLine.Spec
