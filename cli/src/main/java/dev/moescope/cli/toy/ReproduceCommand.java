@@ -4,6 +4,7 @@ import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.Experiment;
+import dev.moescope.toy.model.BiasInit;
 import dev.moescope.toy.experiments.ExperimentContext;
 import dev.moescope.toy.experiments.Experiments;
 import dev.moescope.toy.experiments.Summaries;
@@ -51,6 +52,11 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--only", split = ",", description = "Parts to run; fig4: configuration names, e.g. A.E1,C.E3.")
     List<String> only = new ArrayList<>();
 
+    @Option(names = "--bias-init", paramLabel = "INIT",
+            description = "Override every experiment's output-bias init: 'xavier' (the MoE paper's released code) "
+                    + "or 'zero' (Anthropic; the MoE authors' code before Aug 2025).")
+    String biasInit;
+
     @CommandLine.Mixin
     CommonOptions common;
 
@@ -83,7 +89,8 @@ public final class ReproduceCommand implements Callable<Integer> {
         String command = "toy reproduce " + e.name();
         Provenance prov = Provenance.start(command).parameter("seed", common.seed).parameter("quick", quick)
                 .parameter("threads", common.threads).parameter("out", dir).parameter("steps_override", steps)
-                .parameter("seeds_override", seeds).parameter("only", only).build();
+                .parameter("seeds_override", seeds).parameter("only", only)
+                .parameter("bias_init_override", biasInit == null ? "" : biasInit).build();
         long t0 = System.nanoTime();
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("experiment", e.name());
@@ -91,7 +98,10 @@ public final class ReproduceCommand implements Callable<Integer> {
         results.put("quick", quick);
         results.put("steps_override", steps);
         results.put("seeds_override", seeds);
-        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only)));
+        BiasInit bias = biasInit == null ? null : BiasInit.parse(biasInit);
+        results.put("bias_init_override", bias == null ? "" : bias.cliName());
+        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only,
+                bias)));
         Path summary = Summaries.write(dir, command, results, prov);
         pw.printf("%s: %s%n", e.name(), e.description());
         for (Map.Entry<String, Object> r : results.entrySet()) {

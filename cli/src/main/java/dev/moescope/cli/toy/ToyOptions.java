@@ -50,11 +50,7 @@ public final class ToyOptions {
             case "sum" -> LossReduction.SUM_FEATURES;
             default -> throw MoescopeException.usage("--loss-reduction must be mean or sum, got " + reduction);
         };
-        BiasInit bias = switch (biasInit.toLowerCase()) {
-            case "xavier" -> BiasInit.XAVIER;
-            case "zero" -> BiasInit.ZERO;
-            default -> throw MoescopeException.usage("--bias-init must be xavier or zero, got " + biasInit);
-        };
+        BiasInit bias = BiasInit.parse(biasInit);
         return new TrainingConfig(batch, steps, lr, weightDecay, red, bias, loadBalancing, null, 4096,
                 Math.max(1, steps / 100));
     }

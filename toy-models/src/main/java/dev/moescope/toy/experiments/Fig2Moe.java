@@ -7,6 +7,7 @@ import dev.moescope.toy.model.InstanceSpec;
 import dev.moescope.toy.model.LossReduction;
 import dev.moescope.toy.model.RouterInit;
 import dev.moescope.toy.model.TrainingConfig;
+import dev.moescope.toy.model.ToyWeights;
 import dev.moescope.toy.train.BestOfSeeds;
 import dev.moescope.toy.train.TrainResult;
 
@@ -42,27 +43,22 @@ public final class Fig2Moe implements Experiment {
         Architecture arch = new Architecture(n, 5, 4, 1);
         TrainResult result = ctx.train(arch, config, specs, "fig2");
         int best = BestOfSeeds.select(result, seeds, BestOfSeeds.Criterion.HELD_OUT)[0];
-        Map<String, Object> out = new LinkedHashMap<>();
+        Map<String, Object> out = new LinkedHashMap<>(paperCriteria(result.weights(), best));
         List<Map<String, Object>> experts = Geometry.perExpert(result.weights(), best);
-        double tail = 0;
-        List<Integer> represented = new ArrayList<>();
-        List<Double> sums = new ArrayList<>();
-        for (int e = 0; e < arch.experts(); e++) {
-            float[][] w = result.weights().expertMatrix(best, e);
-            double[] norms = FeatureGeometry.norms(w);
-            int c = 0;
-            for (int i = 0; i <= 10; i++) {
-                c += norms[i] > 0.8 ? 1 : 0;
-            }
-            for (int i = 12; i < n; i++) {
-                tail = Math.max(tail, norms[i]);
-            }
-            represented.add(c);
-            sums.add(FeatureGeometry.dimensionalitySum(w));
+        // every seed against the paper's criteria: how seed-sensitive the figure is
+        List<Map<String, Object>> perSeed = new ArrayList<>();
+        int matching = 0;
+        for (int r = 0; r < seeds; r++) {
+            Map<String, Object> c = paperCriteria(result.weights(), r);
+            c.put("held_out_loss", result.heldOutLoss()[r]);
+            c.put("usage_top1", FeatureBarsExperiment.usage(ctx, result.weights(), r, specs[r]));
+            matching += (boolean) c.get("matches_paper") ? 1 : 0;
+            perSeed.add(c);
         }
-        out.put("represented_of_features_0_10_per_expert", represented);
-        out.put("dimensionality_sum_per_expert", sums);
-        out.put("max_norm_features_12_plus", tail);
+        out.put("chosen_seed_index", best);
+        out.put("seeds", seeds);
+        out.put("seeds_matching_paper", matching);
+        out.put("per_seed", perSeed);
         out.put("usage_top1", FeatureBarsExperiment.usage(ctx, result.weights(), best, specs[best]));
         out.put("held_out_loss", result.heldOutLoss()[best]);
         out.put("experts", experts);
@@ -72,5 +68,43 @@ public final class Fig2Moe implements Experiment {
         out.put("files", files);
         out.put("seconds", result.seconds());
         return out;
+    }
+
+    /** Features 0–10 the paper's Fig 2 experts represent: 8–10 per expert; features ≥ 12 unrepresented (‖W‖ &lt; 0.5). */
+    static final int PAPER_MIN_REPRESENTED = 8;
+    static final double REPRESENTED_NORM = 0.8;
+    static final double UNREPRESENTED_NORM = 0.5;
+
+    /**
+     * The Fig 2 numbers of one instance: per expert, how many of features 0–10 have ‖W_i‖ &gt; 0.8 and Σ_i D_i; the
+     * largest ‖W_i‖ of features ≥ 12 over experts; whether it matches the paper's figure (every expert 8–10, all
+     * features ≥ 12 below 0.5: the authors' own run has 8, 9, 10 and 8, and at most 0.06 beyond feature 11).
+     */
+    static Map<String, Object> paperCriteria(ToyWeights weights, int instance) {
+        Architecture arch = weights.architecture();
+        double tail = 0;
+        List<Integer> represented = new ArrayList<>();
+        List<Double> sums = new ArrayList<>();
+        for (int e = 0; e < arch.experts(); e++) {
+            float[][] w = weights.expertMatrix(instance, e);
+            double[] norms = FeatureGeometry.norms(w);
+            int c = 0;
+            for (int i = 0; i <= 10; i++) {
+                c += norms[i] > REPRESENTED_NORM ? 1 : 0;
+            }
+            for (int i = 12; i < norms.length; i++) {
+                tail = Math.max(tail, norms[i]);
+            }
+            represented.add(c);
+            sums.add(FeatureGeometry.dimensionalitySum(w));
+        }
+        boolean match = tail < UNREPRESENTED_NORM
+                && represented.stream().allMatch(c -> c >= PAPER_MIN_REPRESENTED && c <= 10);
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("represented_of_features_0_10_per_expert", represented);
+        m.put("dimensionality_sum_per_expert", sums);
+        m.put("max_norm_features_12_plus", tail);
+        m.put("matches_paper", match);
+        return m;
     }
 }

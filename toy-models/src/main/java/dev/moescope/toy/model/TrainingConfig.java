@@ -79,9 +79,9 @@ public record TrainingConfig(int batch, int steps, double learningRate, double w
     }
 
     /**
-     * The MoE paper's Fig 5 schedule: each step whose training loss is below {@code decayBelow} multiplies that
-     * instance's learning rate by {@code decayFactor} (compounding), and training stops once the loss is below
-     * {@code stopBelow}.
+     * The MoE paper's Fig 5 schedule ({@code other_optimize}): every step first applies its update at the current
+     * rate; then a training loss below {@code decayBelow} multiplies that instance's learning rate by
+     * {@code decayFactor} for the following steps (compounding), and a loss below {@code stopBelow} ends training.
      */
     public record EarlyStop(double stopBelow, double decayBelow, double decayFactor) {
         public EarlyStop {

@@ -2,6 +2,8 @@ package dev.moescope.toy.plot;
 
 import dev.moescope.core.error.MoescopeException;
 import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
@@ -318,6 +320,79 @@ public final class Figures {
             g.drawString(names.get(i), x, bottom + 15);
         }
         write(img, file);
+    }
+
+    /**
+     * One panel of a grouped bar chart: a bar per series in each category, e.g. mean usage of the experts with k
+     * monosemantic features under each input condition.
+     */
+    public record BarGroupPanel(String title, String xLabel, String yLabel, List<String> categories,
+                                Map<String, double[]> series) {
+    }
+
+    /**
+     * Grouped bar charts side by side (xchart), under an overall title and above a caption that says what is
+     * plotted (wrapped to the image width). Used for the Table 1 expert-usage figure.
+     */
+    public static void groupedBars(Path file, String title, List<BarGroupPanel> panels, String caption) {
+        int panelW = 620;
+        int panelH = 480;
+        List<BufferedImage> charts = new java.util.ArrayList<>();
+        for (BarGroupPanel p : panels) {
+            CategoryChart chart = new CategoryChartBuilder().width(panelW).height(panelH).title(p.title())
+                    .xAxisTitle(p.xLabel()).yAxisTitle(p.yLabel()).build();
+            chart.getStyler().setChartBackgroundColor(Color.WHITE);
+            chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+            chart.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+            chart.getStyler().setYAxisMin(0.0);
+            chart.getStyler().setYAxisMax(1.0);
+            chart.getStyler().setYAxisDecimalPattern("0.00");
+            int ci = 0;
+            for (Map.Entry<String, double[]> e : p.series().entrySet()) {
+                List<Double> ys = new java.util.ArrayList<>();
+                for (double v : e.getValue()) {
+                    ys.add(v);
+                }
+                chart.addSeries(e.getKey(), p.categories(), ys).setFillColor(Colours.category(ci++));
+            }
+            charts.add(BitmapEncoder.getBufferedImage(chart));
+        }
+        int width = panelW * panels.size();
+        List<String> lines = wrap(caption, LABEL, width - 40);
+        int height = 40 + panelH + 20 + lines.size() * 16 + 10;
+        BufferedImage img = canvas(width, height);
+        Graphics2D g = graphics(img);
+        g.setFont(TITLE);
+        g.drawString(title, 20, 25);
+        for (int i = 0; i < charts.size(); i++) {
+            g.drawImage(charts.get(i), i * panelW, 40, null);
+        }
+        g.setFont(LABEL);
+        for (int i = 0; i < lines.size(); i++) {
+            g.drawString(lines.get(i), 20, 40 + panelH + 20 + i * 16);
+        }
+        write(img, file);
+    }
+
+    /** Greedy word wrap of {@code text} to {@code maxWidth} pixels in {@code font}. */
+    private static List<String> wrap(String text, Font font, int maxWidth) {
+        BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        java.awt.FontMetrics fm = probe.createGraphics().getFontMetrics(font);
+        List<String> out = new java.util.ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ")) {
+            String next = line.length() == 0 ? word : line + " " + word;
+            if (fm.stringWidth(next) > maxWidth && line.length() > 0) {
+                out.add(line.toString());
+                line = new StringBuilder(word);
+            } else {
+                line = new StringBuilder(next);
+            }
+        }
+        if (line.length() > 0) {
+            out.add(line.toString());
+        }
+        return out;
     }
 
     private static BufferedImage canvas(int w, int h) {
