@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Writes toy-models/REPRODUCTION.md from the summary.json files of actual `moescope toy reproduce` runs.
 
-Usage: reproduction_report.py --runs DIR [--quick DIR] [--bench DIR] --out REPRODUCTION.md
-DIR/<experiment>/summary.json as written by `moescope toy reproduce NAME --out DIR/NAME`. Every number in the
-report is read from those files; the targets and tolerances are the paper's / TMS's (toy-models spec §10).
+Usage: reproduction_report.py --runs DIR [--runs DIR ...] [--quick DIR] [--bench DIR] [--reference-fig2 LABEL=JSON]
+    --out REPRODUCTION.md
+DIR/<experiment>/summary.json as written by `moescope toy reproduce NAME --out DIR/NAME`; with several --runs the
+first directory holding a run wins. Every number in the report is read from those files (and from the weights that
+`bench/toy/reference.py --workload fig2 --dump` writes); the targets and tolerances are the paper's / TMS's
+(toy-models spec §10).
 """
 import argparse
 import json
@@ -41,6 +44,25 @@ def settings(doc):
             f"{finished}. Command: `{' '.join(cmd)}`")
 
 
+def fig2_reference_rows(ref):
+    """Fig 2 criteria (as Fig2Moe.paperCriteria: ‖W‖ > 0.8 represented, 8–10 of features 0–10 per expert, features
+    ≥ 12 below 0.5) on PyTorch-trained weights W[seed][expert][feature][hidden]."""
+    match = every = tail = 0
+    W = ref['W']
+    for inst in W:
+        norms = [[sum(v * v for v in row) ** 0.5 for row in expert] for expert in inst]
+        rep = [sum(1 for i in range(11) if nrm[i] > 0.8) for nrm in norms]
+        t = max(max(nrm[12:]) for nrm in norms)
+        ok_rep = all(8 <= c <= 10 for c in rep)
+        every += ok_rep
+        tail += t >= 0.5
+        match += ok_rep and t < 0.5
+    n = len(W)
+    return [('seeds matching the paper\'s panel', f'{match} of {n}'),
+            ('seeds with every expert at 8–10 of features 0–10', str(every)),
+            ('seeds with a feature ≥ 12 at ‖W‖ ≥ 0.5', str(tail))]
+
+
 COMMITS = {}
 LOADS = {}
 
@@ -51,10 +73,12 @@ def ok(flag):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--runs', required=True)
+    ap.add_argument('--runs', action='append', required=True)
     ap.add_argument('--quick')
     ap.add_argument('--bench')
     ap.add_argument('--out', required=True)
+    ap.add_argument('--reference-fig2', action='append', default=[],
+                    help='LABEL=JSON: weights of PyTorch Fig 2 runs (bench/toy/reference.py --workload fig2 --dump)')
     ap.add_argument('--load', action='append', default=[], help='NAME=TEXT: 1-min load averages around a bench run')
     ap.add_argument('--commit', action='append', default=[],
                     help='NAME=SHA: the commit a run directory was built from (repeatable)')
@@ -107,7 +131,11 @@ def main():
     L.append('')
 
     def pick(name):
-        return load(a.runs, name) or load(a.quick, name)
+        for d in a.runs:
+            doc = load(d, name)
+            if doc:
+                return doc
+        return load(a.quick, name)
 
     if True:
         d = pick('tms-intro')
@@ -130,29 +158,72 @@ def main():
                 ('max ‖W_i‖, i ≥ 14', '≈ 0', f"{r['max_norm_features_14_plus']:.4f}", '< 0.1', r['max_norm_features_14_plus'] < 0.1),
                 ('Σ_i D_i', '6', f"{r['dimensionality_sum']:.4f}", '±0.1', abs(r['dimensionality_sum'] - 6) <= 0.1),
             ])
-        d = pick('fig2')
-        if d:
+        for fig2name, bias in [('fig2', 'Xavier output biases, as the released code'),
+                               ('fig2-zero-bias', 'zero output biases, as the authors\' code before 10 Aug 2025')]:
+            d = pick(fig2name)
+            if not d:
+                continue
             r = d['results']
             sums = r['dimensionality_sum_per_expert']
             rep = r['represented_of_features_0_10_per_expert']
-            section('MoE paper Fig 2: n=20, m=5, E=4, k=1, S=0.9, I=0.7^i, LB off', d, [
-                ('Σ_i D_i per expert', '5.0', ', '.join(f'{s:.3f}' for s in sums), '±0.1', all(abs(s - 5) <= 0.1 for s in sums)),
-                ('features 0–10 represented per expert', '8–10', ', '.join(map(str, rep)), 'range', all(8 <= x <= 10 for x in rep)),
-                ('max ‖W_i‖ over experts, i ≥ 12', 'unrepresented', f"{r['max_norm_features_12_plus']:.3f}", '< 0.5', r['max_norm_features_12_plus'] < 0.5),
-                ('top-1 usage per expert', '(not in paper)', ', '.join(f'{u:.3f}' for u in r['usage_top1']), '', None),
-            ])
-        d = pick('fig5')
-        if d:
+            rows = [
+                ('Σ_i D_i per expert (shown seed)', '5.0', ', '.join(f'{s:.3f}' for s in sums), '±0.1', all(abs(s - 5) <= 0.1 for s in sums)),
+                ('features 0–10 with ‖W‖>0.8 per expert (shown seed)', '8–10 (paper: 8, 9, 10, 8)', ', '.join(map(str, rep)), 'range', all(8 <= x <= 10 for x in rep)),
+                ('max ‖W_i‖ over experts, i ≥ 12 (shown seed)', 'unrepresented (paper: 0.055)', f"{r['max_norm_features_12_plus']:.3f}", '< 0.5', r['max_norm_features_12_plus'] < 0.5),
+                ('top-1 usage per expert (shown seed)', '(not in paper)', ', '.join(f'{u:.3f}' for u in r['usage_top1']), '', None),
+            ]
+            if 'per_seed' in r:
+                ps = r['per_seed']
+                rows.append(('seeds matching the paper\'s panel (both criteria above)', '(the paper shows one run)',
+                             f"{r['seeds_matching_paper']} of {r['seeds']}", '', None))
+                rows.append(('seeds with every expert at 8–10 of features 0–10', '', str(sum(all(8 <= x <= 10 for x in p['represented_of_features_0_10_per_expert']) for p in ps)), '', None))
+                rows.append(('seeds with a feature ≥ 12 at ‖W‖ ≥ 0.5', '', str(sum(p['max_norm_features_12_plus'] >= 0.5 for p in ps)), '', None))
+                hl = sorted(p['held_out_loss'] for p in ps)
+                rows.append(('held-out loss over seeds: min / median / max', '', f"{hl[0]:.4f} / {hl[len(hl) // 2]:.4f} / {hl[-1]:.4f}", '', None))
+            section(f'MoE paper Fig 2: n=20, m=5, E=4, k=1, S=0.9, I=0.7^i, LB off; {bias}', d, rows,
+                    [f"Shown (fig2-bars.png, fig2-gram.png): seed {r.get('chosen_seed_index', 0)}, the lowest held-out loss."])
+        for label, path in [x.split('=', 1) for x in a.reference_fig2]:
+            ref = json.load(open(path))
+            L.append(f'### Cross-check: the same Fig 2 model in PyTorch ({label})')
+            L.append('')
+            L.append('`bench/toy/reference.py --workload fig2` (Debian python3-torch; the authors\' model, data and '
+                     'AdamW, 10,000 steps, batch 1024, loss mean over the batch and summed over features), criteria '
+                     'as above:')
+            L.append('')
+            L.append('| quantity | measured |')
+            L.append('|---|---|')
+            for q, m in fig2_reference_rows(ref):
+                L.append(f'| {q} | {m} |')
+            L.append('')
+        for fig5name, bias in [('fig5', 'Xavier output biases, as the released code'),
+                               ('fig5-zero-bias', 'zero output biases, as the authors\' code before 10 Aug 2025')]:
+            d = pick(fig5name)
+            if not d:
+                continue
             r = d['results']
-            section('MoE paper Fig 5: router regions, n=2, m=1, E=3', d, [
+            rows = [
                 ('zero init: share of [0,1]² routed to expert 0', '1 (single expert)', f"{r['zero']['region_share_per_expert'][0]:.3f}", 'exact', abs(r['zero']['region_share_per_expert'][0] - 1) < 1e-9),
                 ('diagonal init: agreement with x1>x2 → 0, x2>x1 → 1', '1', f"{r['diagonal']['agreement_with_x1_gt_x2_split']:.3f}", 'exact', r['diagonal']['agreement_with_x1_gt_x2_split'] == 1.0),
                 ('Xavier init: experts used', '2–3 cones', r['xavier']['experts_used'], '2–3', 2 <= r['xavier']['experts_used'] <= 3),
-                ('final training loss zero / Xavier / diagonal', 'diagonal ≤ Xavier ≤ zero (unconfirmed)',
+                ('final training loss zero / Xavier / diagonal (shown seed)', 'diagonal ≤ Xavier ≤ zero (unconfirmed)',
                  f"{r['zero']['final_loss']:.4f} / {r['xavier']['final_loss']:.4f} / {r['diagonal']['final_loss']:.4f}", 'ordering',
                  r['diagonal']['final_loss'] <= r['xavier']['final_loss'] <= r['zero']['final_loss']),
-            ], ['The k=1 router is frozen up to weight decay (exactly, in float32: RouterGradientTrainingTest), so the '
-                'regions are those of the initial router.'])
+            ]
+            if 'seeds' in r:
+                rows.append((f"median final loss over {r['seeds']} seeds, zero / Xavier / diagonal", 'diagonal ≤ Xavier ≤ zero (unconfirmed)',
+                             f"{r['zero']['median_final_loss']:.4f} / {r['xavier']['median_final_loss']:.4f} / {r['diagonal']['median_final_loss']:.4f}", 'ordering',
+                             r['ordering_diagonal_le_xavier_le_zero_on_medians']))
+                rows.append(('median held-out loss, zero / Xavier / diagonal', '', f"{r['zero']['median_held_out_loss']:.4f} / {r['xavier']['median_held_out_loss']:.4f} / {r['diagonal']['median_held_out_loss']:.4f}", '', None))
+                rows.append(('seeds whose three final losses are in that order', '', f"{r['seeds_with_ordering']} of {r['seeds']}", '', None))
+                rows.append(('zero init: share routed to expert 0, every seed', '1', f"{min(r['zero']['share_of_expert_0_per_seed']):.3f} (min)", 'exact', min(r['zero']['share_of_expert_0_per_seed']) > 1 - 1e-9))
+                rows.append(('diagonal init: split agreement, every seed', '1', f"{min(r['diagonal']['agreement_with_x1_gt_x2_split_per_seed']):.3f} (min)", 'exact', min(r['diagonal']['agreement_with_x1_gt_x2_split_per_seed']) == 1.0))
+                if 'experts_used_per_seed' in r['xavier']:
+                    used = r['xavier']['experts_used_per_seed']
+                    rows.append(('Xavier init: seeds using 2–3 experts on [0,1]²', '(one expert takes the quadrant w.p. 1/3)', f"{sum(2 <= u <= 3 for u in used)} of {len(used)}", '', None))
+            section(f'MoE paper Fig 5: router regions, n=2, m=1, E=3; {bias}', d, rows,
+                    ['The k=1 router is frozen up to weight decay (exactly, in float32: RouterGradientTrainingTest), so the '
+                     'regions are those of the initial router. Replicate r of the three inits shares its seed (same W, b '
+                     'start and data); fig5-regions.png draws replicate 0.'])
         d = pick('fig6')
         if d:
             r = d['results']
@@ -199,7 +270,11 @@ def main():
                 for u in v['usage_by_monosemantic_count']:
                     rows.append((f"{k}: usage, {u['monosemantic_features']} mono feature(s) ({u['experts']} experts): unchanged / clamped / only-active",
                                  'clamped > baseline', f"{u['usage_unchanged']:.3f} / {u['usage_active_clamped_to_1']:.3f} / {u['usage_only_feature_active']:.3f}", f"median {v['median_usage_across_experts']:.3f}", u['usage_active_clamped_to_1'] > v['median_usage_across_experts']))
-            section('MoE paper Table 1: n=100, m=10, E=10, k=1, S=0.9', d, rows)
+            notes = []
+            if 'table1-usage.png' in r.get('files', []):
+                notes.append('Figure: `table1-usage.png` (mean top-1 usage by number of monosemantic features, per '
+                             'router init, under the three input conditions, with the median baseline).')
+            section(f"MoE paper Table 1: n=100, m=10, E=10, k=1, S=0.9 ({r['models_per_scheme']} models per router init; paper: 100)", d, rows, notes)
     d = pick('tms-geometry')
     if d:
         r = d['results']

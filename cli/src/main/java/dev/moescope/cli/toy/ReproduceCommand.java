@@ -5,6 +5,7 @@ import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.Experiment;
 import dev.moescope.toy.model.BiasInit;
+import dev.moescope.toy.model.RouterGradient;
 import dev.moescope.toy.experiments.ExperimentContext;
 import dev.moescope.toy.experiments.Experiments;
 import dev.moescope.toy.experiments.Summaries;
@@ -57,6 +58,11 @@ public final class ReproduceCommand implements Callable<Integer> {
                     + "or 'zero' (Anthropic; the MoE authors' code before Aug 2025).")
     String biasInit;
 
+    @Option(names = "--router-gradient", paramLabel = "MODE",
+            description = "Top-1 router gradient from the reconstruction loss: 'exact' (zero, the default) or "
+                    + "'pytorch-float32' (the ulp-sized residue PyTorch's autograd leaves, which AdamW amplifies).")
+    String routerGradient;
+
     @CommandLine.Mixin
     CommonOptions common;
 
@@ -90,7 +96,8 @@ public final class ReproduceCommand implements Callable<Integer> {
         Provenance prov = Provenance.start(command).parameter("seed", common.seed).parameter("quick", quick)
                 .parameter("threads", common.threads).parameter("out", dir).parameter("steps_override", steps)
                 .parameter("seeds_override", seeds).parameter("only", only)
-                .parameter("bias_init_override", biasInit == null ? "" : biasInit).build();
+                .parameter("bias_init_override", biasInit == null ? "" : biasInit)
+                .parameter("router_gradient_override", routerGradient == null ? "" : routerGradient).build();
         long t0 = System.nanoTime();
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("experiment", e.name());
@@ -100,8 +107,10 @@ public final class ReproduceCommand implements Callable<Integer> {
         results.put("seeds_override", seeds);
         BiasInit bias = biasInit == null ? null : BiasInit.parse(biasInit);
         results.put("bias_init_override", bias == null ? "" : bias.cliName());
+        RouterGradient rg = routerGradient == null ? null : RouterGradient.parse(routerGradient);
+        results.put("router_gradient_override", rg == null ? "" : rg.cliName());
         results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only,
-                bias)));
+                bias, rg)));
         Path summary = Summaries.write(dir, command, results, prov);
         pw.printf("%s: %s%n", e.name(), e.description());
         for (Map.Entry<String, Object> r : results.entrySet()) {

@@ -7,6 +7,7 @@ import dev.moescope.toy.io.ToyModelFile;
 import dev.moescope.toy.model.Architecture;
 import dev.moescope.toy.model.BiasInit;
 import dev.moescope.toy.model.InstanceSpec;
+import dev.moescope.toy.model.RouterGradient;
 import dev.moescope.toy.model.RouterInit;
 import dev.moescope.toy.model.TrainingConfig;
 import dev.moescope.toy.train.BatchTrainer;
@@ -28,9 +29,10 @@ import java.util.List;
  * @param seeds      if positive, overrides the experiment's seeds (runs) per cell
  * @param only       if not empty, the parts of the experiment to run (fig4: configuration names such as A.E1)
  * @param biasInit   if not null, overrides every experiment's output-bias initialisation
+ * @param routerGradient if not null, overrides the top-1 router gradient (exact, or PyTorch's float32 residue)
  */
 public record ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance, int steps,
-                                int seeds, List<String> only, BiasInit biasInit) {
+                                int seeds, List<String> only, BiasInit biasInit, RouterGradient routerGradient) {
 
     public ExperimentContext {
         Require.notNull("output directory", out);
@@ -40,7 +42,7 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
 
     /** The experiment's own settings (no overrides). */
     public ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance) {
-        this(out, quick, seed, threads, provenance, 0, 0, List.of(), null);
+        this(out, quick, seed, threads, provenance, 0, 0, List.of(), null, null);
     }
 
     /** Training steps: the override if set, else {@code quickSteps} or {@code fullSteps}. */
@@ -76,9 +78,12 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
         return biasInit != null ? biasInit : own;
     }
 
-    /** Trains specs with the given architecture and config (its bias init replaced by the override, if any). */
+    /** Trains specs with the given architecture and config (bias init and router gradient overridden, if set). */
     public TrainResult train(Architecture arch, TrainingConfig config, InstanceSpec[] specs, String task) {
         TrainingConfig c = config.withBiasInit(biasInit(config.biasInit()));
+        if (routerGradient != null) {
+            c = c.withRouterGradient(routerGradient);
+        }
         return new BatchTrainer(arch, c, threads).train(specs, task);
     }
 

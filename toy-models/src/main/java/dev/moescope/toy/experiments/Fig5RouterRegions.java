@@ -69,12 +69,15 @@ public final class Fig5RouterRegions implements Experiment {
             double[] heldOut = new double[seeds];
             double[] agreement = new double[seeds];
             double[] shareOfExpert0 = new double[seeds];
+            int[] expertsUsed = new int[seeds];
             for (int r = 0; r < seeds; r++) {
                 finalLoss[i][r] = result.lastLoss()[i * seeds + r];
                 heldOut[r] = result.heldOutLoss()[i * seeds + r];
                 int[][] mr = regions(result.weights(), i * seeds + r);
                 agreement[r] = splitAgreement(mr);
-                shareOfExpert0[r] = regionShare(mr, arch.experts())[0];
+                double[] sr = regionShare(mr, arch.experts());
+                shareOfExpert0[r] = sr[0];
+                expertsUsed[r] = (int) java.util.Arrays.stream(sr).filter(v -> v > 0).count();
             }
             medians[i] = median(finalLoss[i]);
             Map<String, Object> m = new LinkedHashMap<>();
@@ -91,6 +94,9 @@ public final class Fig5RouterRegions implements Experiment {
             m.put("median_held_out_loss", median(heldOut));
             m.put("agreement_with_x1_gt_x2_split_per_seed", agreement);
             m.put("share_of_expert_0_per_seed", shareOfExpert0);
+            // a Xavier router gives the whole positive quadrant to one expert when that expert has the largest
+            // weight on both features (probability 1/3 for i.i.d. rows)
+            m.put("experts_used_per_seed", expertsUsed);
             out.put(inits[i].cliName(), m);
         }
         // the paper's ordering (inferred): diagonal ≤ Xavier ≤ zero

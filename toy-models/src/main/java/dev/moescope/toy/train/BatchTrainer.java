@@ -69,7 +69,8 @@ public final class BatchTrainer {
             List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < pool; t++) {
                 futures.add(exec.submit(() -> {
-                    ToyKernel kernel = new ToyKernel(arch, Math.max(config.batch(), 1024));
+                    ToyKernel kernel = new ToyKernel(arch, Math.max(config.batch(), 1024), true,
+                            config.routerGradient());
                     int inst;
                     while (!failed.get() && (inst = next.getAndIncrement()) < count) {
                         try {
