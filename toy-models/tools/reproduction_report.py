@@ -36,6 +36,10 @@ def settings(doc):
     if prov.get('only', '[]') not in ('[]', ''):
         bits.append('only ' + prov['only'])
         cmd += ['--only', prov['only'].strip('[]').replace(' ', '')]
+    for key, flag in [('bias_init_override', '--bias-init'), ('router_gradient_override', '--router-gradient')]:
+        if prov.get(key, ''):
+            bits.append(flag.lstrip('-') + ' ' + prov[key])
+            cmd += [flag, prov[key]]
     cmd += ['--seed', prov['seed'], '--threads', prov.get('threads', '0')]
     started = doc['provenance']['started']
     finished = doc['provenance']['finished']
@@ -196,15 +200,19 @@ def main():
                 L.append(f'| {q} | {m} |')
             L.append('')
         for fig5name, bias in [('fig5', 'Xavier output biases, as the released code'),
-                               ('fig5-zero-bias', 'zero output biases, as the authors\' code before 10 Aug 2025')]:
+                               ('fig5-zero-bias', 'zero output biases, as the authors\' code before 10 Aug 2025'),
+                               ('fig5-torch-roundoff', 'Xavier output biases, PyTorch\'s float32 router residue'),
+                               ('fig5-zero-bias-torch-roundoff', 'zero output biases, PyTorch\'s float32 router residue')]:
             d = pick(fig5name)
             if not d:
                 continue
             r = d['results']
             rows = [
                 ('zero init: share of [0,1]² routed to expert 0', '1 (single expert)', f"{r['zero']['region_share_per_expert'][0]:.3f}", 'exact', abs(r['zero']['region_share_per_expert'][0] - 1) < 1e-9),
-                ('diagonal init: agreement with x1>x2 → 0, x2>x1 → 1', '1', f"{r['diagonal']['agreement_with_x1_gt_x2_split']:.3f}", 'exact', r['diagonal']['agreement_with_x1_gt_x2_split'] == 1.0),
-                ('Xavier init: experts used', '2–3 cones', r['xavier']['experts_used'], '2–3', 2 <= r['xavier']['experts_used'] <= 3),
+                ('diagonal init: agreement with x1>x2 → 0, x2>x1 → 1', '1', f"{r['diagonal']['agreement_with_x1_gt_x2_split']:.3f}",
+                 '≥ 0.99' if 'roundoff' in fig5name else 'exact',
+                 r['diagonal']['agreement_with_x1_gt_x2_split'] >= (0.99 if 'roundoff' in fig5name else 1.0)),
+                ('Xavier init: experts used on [0,1]² (shown seed)', '2–3 cones', r['xavier']['experts_used'], '2–3', 2 <= r['xavier']['experts_used'] <= 3),
                 ('final training loss zero / Xavier / diagonal (shown seed)', 'diagonal ≤ Xavier ≤ zero (unconfirmed)',
                  f"{r['zero']['final_loss']:.4f} / {r['xavier']['final_loss']:.4f} / {r['diagonal']['final_loss']:.4f}", 'ordering',
                  r['diagonal']['final_loss'] <= r['xavier']['final_loss'] <= r['zero']['final_loss']),
@@ -216,14 +224,20 @@ def main():
                 rows.append(('median held-out loss, zero / Xavier / diagonal', '', f"{r['zero']['median_held_out_loss']:.4f} / {r['xavier']['median_held_out_loss']:.4f} / {r['diagonal']['median_held_out_loss']:.4f}", '', None))
                 rows.append(('seeds whose three final losses are in that order', '', f"{r['seeds_with_ordering']} of {r['seeds']}", '', None))
                 rows.append(('zero init: share routed to expert 0, every seed', '1', f"{min(r['zero']['share_of_expert_0_per_seed']):.3f} (min)", 'exact', min(r['zero']['share_of_expert_0_per_seed']) > 1 - 1e-9))
-                rows.append(('diagonal init: split agreement, every seed', '1', f"{min(r['diagonal']['agreement_with_x1_gt_x2_split_per_seed']):.3f} (min)", 'exact', min(r['diagonal']['agreement_with_x1_gt_x2_split_per_seed']) == 1.0))
+                agree = min(r['diagonal']['agreement_with_x1_gt_x2_split_per_seed'])
+                if 'roundoff' in fig5name:  # the residue nudges the diagonal boundary by a few grid cells
+                    rows.append(('diagonal init: split agreement, every seed', '1', f"{agree:.3f} (min)", '≥ 0.99', agree >= 0.99))
+                else:
+                    rows.append(('diagonal init: split agreement, every seed', '1', f"{agree:.3f} (min)", 'exact', agree == 1.0))
                 if 'experts_used_per_seed' in r['xavier']:
                     used = r['xavier']['experts_used_per_seed']
                     rows.append(('Xavier init: seeds using 2–3 experts on [0,1]²', '(one expert takes the quadrant w.p. 1/3)', f"{sum(2 <= u <= 3 for u in used)} of {len(used)}", '', None))
             section(f'MoE paper Fig 5: router regions, n=2, m=1, E=3; {bias}', d, rows,
-                    ['The k=1 router is frozen up to weight decay (exactly, in float32: RouterGradientTrainingTest), so the '
-                     'regions are those of the initial router. Replicate r of the three inits shares its seed (same W, b '
-                     'start and data); fig5-regions.png draws replicate 0.'])
+                    [('With the exact gradient the k=1 router is frozen up to weight decay (RouterGradientTrainingTest), so '
+                      'the regions are those of the initial router. ' if 'roundoff' not in fig5name else
+                      'PyTorch\'s residue moves the zero router off its tie (RouterRoundoffTest), so its region is no '
+                      'longer always expert 0. ') + 'Replicate r of the three inits shares its seed (same W, b start and '
+                     'data); fig5-regions.png draws replicate 0.'])
         d = pick('fig6')
         if d:
             r = d['results']

@@ -19,6 +19,8 @@ import java.util.Map;
 /**
  * MoE paper Fig 2: n=20, m=5, E=4, k=1, I=0.7^i, S=0.9, Xavier router, LB off. Expected: each expert represents
  * most of features 0–10 with norm ≈ 1 in superposition, Σ_i D_i = 5 per expert, features ≥ 12 unrepresented.
+ * Whether a run shows that depends on its seed (the router is frozen at its random start, and Xavier output biases
+ * can leave important features dead), so every seed is checked against the paper's panel.
  */
 public final class Fig2Moe implements Experiment {
 
@@ -35,7 +37,9 @@ public final class Fig2Moe implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         int n = 20;
-        int seeds = ctx.seeds(3, 2);
+        // the paper shows one run, but the picture depends on the seed (see REPRODUCTION.md): train ten and report
+        // how many match it
+        int seeds = ctx.seeds(10, 2);
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
                 .withSteps(ctx.steps(10_000, 4000));
         InstanceSpec[] specs = ctx.seedReplicates("fig2", seeds, InstanceSpec.uniformDensity(n, 0.1),
