@@ -187,19 +187,21 @@ def main():
                 hl = sorted(p['held_out_loss'] for p in ps)
                 rows.append(('held-out loss over seeds: min / median / max', '', f"{hl[0]:.4f} / {hl[len(hl) // 2]:.4f} / {hl[-1]:.4f}", '', None))
             section(f'MoE paper Fig 2: n=20, m=5, E=4, k=1, S=0.9, I=0.7^i, LB off; {bias}', d, rows,
-                    [f"Shown (fig2-bars.png, fig2-gram.png): seed {r.get('chosen_seed_index', 0)}, the lowest held-out loss."])
+                    [f"Shown (fig2-bars.png, fig2-gram.png): seed {r.get('chosen_seed_index', 0)}, the lowest held-out loss"
+                     + ('' if 'per_seed' not in r else '; it ' + ('matches' if r['per_seed'][r['chosen_seed_index']]['matches_paper'] else 'does not match') + ' the paper\'s panel')
+                     + '.'])
         if pick('fig2'):
             L.append('**Fig 2, what was checked.** Every setting was compared with the authors\' code: router Xavier '
                      'normal, std √(2/(n+E)); expert W Xavier with fan-in n·m and fan-out E·m; loss mean over the batch and '
                      'summed over features (`optimize`); AdamW lr 1e-3, weight decay 0.01 on every parameter; 10,000 '
                      'steps of 1024; I = 0.7^i unpermuted; k = 1 with LB off, so the router stays at its random start '
                      'and each expert is trained on the inputs its region receives. Nothing deviated. What decides the '
-                     'picture is the seed: (a) an expert whose region receives a low-importance feature (i ≥ 12) far '
-                     'more often than average represents it, which also lowers the loss, so best-of-seeds selection by '
-                     'loss favours such runs; (b) Xavier output biases drawn well below −‖W_i‖² leave even feature 0–4 '
-                     'dead in some expert. A PyTorch run of the same model (below) shows the same statistics, so the '
-                     'paper\'s panel, one run, is a minority outcome of its own code. Zero output biases (the authors\' '
-                     'code before 10 Aug 2025) remove (b) but not (a).')
+                     'picture is the seed: (a) the router stays where it started, and an expert whose region receives a '
+                     'low-importance feature (i ≥ 12) far more often than its share of inputs represents it; (b) Xavier '
+                     'output biases drawn well below −‖W_i‖² leave even one of features 0–4 dead in some expert. A '
+                     'PyTorch run of the same model (below) shows the same statistics, so the paper\'s panel, one run, '
+                     'is a minority outcome of its own code. Zero output biases (the authors\' code before 10 Aug 2025) '
+                     'remove (b) but not (a).')
             L.append('')
         for label, path in [x.split('=', 1) for x in a.reference_fig2]:
             ref = json.load(open(path))
@@ -253,6 +255,18 @@ def main():
                       'PyTorch\'s residue moves the zero router off its tie (RouterRoundoffTest), so its region is no '
                       'longer always expert 0. ') + 'Replicate r of the three inits shares its seed (same W, b start and '
                      'data); fig5-regions.png draws replicate 0.'])
+        if pick('fig5'):
+            L.append('**Fig 5, what was checked.** The authors\' `other_optimize` (batch 100, ≤ 10k steps, loss summed '
+                     'over features) applies each step\'s update before testing the loss: below 0.015 the rate is cut '
+                     'tenfold from the next step on, below 0.01 training stops with that update kept. This code used to '
+                     'test first (skipping the stopping step\'s update and cutting the rate of the current one); it now '
+                     'follows the authors (EarlyStopTest). The loss ordering is decided by dead ReLUs: with Xavier '
+                     'output biases (std √(2/(n+E)) = 0.63 here) a bias drawn below −‖W_i‖² silences feature i for good, '
+                     'and in n=2, m=1 that is a large share of all runs, whatever the router; with zero output biases '
+                     'the medians are in the paper\'s order. The last two variants train the router with the float32 '
+                     'residue PyTorch leaves at k=1 (`--router-gradient pytorch-float32`): the zero router then leaves '
+                     'its tie, so \"single expert, index 0\" is not what the authors\' code produces for E = 3.')
+            L.append('')
         d = pick('fig6')
         if d:
             r = d['results']
