@@ -108,7 +108,19 @@ public final class Fig5RouterRegions implements Experiment {
         out.put("seeds_with_ordering", ordered);
         Figures.categoricalMaps(ctx.out().resolve("fig5-regions.png"),
                 "Fig 5: top-1 expert over (x1 →, x2 ↓ from 0 at top) in [0,1]²", maps, titles, "x1 → , x2 ↓");
-        out.put("files", List.of(ctx.save("fig5", result), "fig5-regions.png"));
+        // every seed: the figure's variety (a Xavier router may give the whole quadrant to one expert)
+        List<int[][]> all = new ArrayList<>();
+        List<String> allTitles = new ArrayList<>();
+        for (int i = 0; i < inits.length; i++) {
+            for (int r = 0; r < seeds; r++) {
+                all.add(regions(result.weights(), i * seeds + r));
+                allTitles.add(String.format("%s s%d %.3f", inits[i].cliName(), r, finalLoss[i][r]));
+            }
+        }
+        Figures.categoricalMaps(ctx.out().resolve("fig5-regions-all-seeds.png"),
+                "Fig 5, every seed (rows: zero, xavier, diagonal router; title: final loss)", all, allTitles,
+                "x1 →, x2 ↓", seeds, "expert");
+        out.put("files", List.of(ctx.save("fig5", result), "fig5-regions.png", "fig5-regions-all-seeds.png"));
         out.put("seconds", result.seconds());
         return out;
     }

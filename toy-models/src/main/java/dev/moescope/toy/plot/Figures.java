@@ -180,32 +180,62 @@ public final class Figures {
         write(img, file);
     }
 
-    /** Categorical maps (router regions, analytic classes): cell value → palette colour. */
+    /**
+     * Categorical maps side by side (one colour per category, e.g. the top-1 expert per cell), with a colour key for
+     * {@code keyLabel} 0, 1, ….
+     */
     public static void categoricalMaps(Path file, String title, List<int[][]> maps, List<String> titles,
                                        String axes) {
+        categoricalMaps(file, title, maps, titles, axes, maps.size(), "expert");
+    }
+
+    /**
+     * As {@link #categoricalMaps(Path, String, List, List, String)}, {@code perRow} maps per row (smaller cells
+     * when more than four), and a key naming category c "{@code keyLabel} c".
+     */
+    public static void categoricalMaps(Path file, String title, List<int[][]> maps, List<String> titles,
+                                       String axes, int perRow, String keyLabel) {
         int rows = maps.get(0).length;
         int cols = maps.get(0)[0].length;
-        int cell = Math.max(1, Math.min(4, 250 / Math.max(rows, cols)));
+        int cell = perRow > 4 ? 1 : Math.max(1, Math.min(4, 250 / Math.max(rows, cols)));
         int pw = cols * cell;
-        int width = 40 + maps.size() * (pw + 40);
-        int height = 90 + rows * cell;
+        int ph = rows * cell;
+        int panelRows = (maps.size() + perRow - 1) / perRow;
+        int categories = 0;
+        for (int[][] m : maps) {
+            for (int[] row : m) {
+                for (int v : row) {
+                    categories = Math.max(categories, v + 1);
+                }
+            }
+        }
+        int width = Math.max(40 + Math.min(perRow, maps.size()) * (pw + 40), 60 + categories * 90);
+        int height = 50 + panelRows * (ph + 40) + 30;
         BufferedImage img = canvas(width, height);
         Graphics2D g = graphics(img);
         g.setFont(TITLE);
         g.drawString(title, 20, 20);
         for (int p = 0; p < maps.size(); p++) {
-            int x0 = 40 + p * (pw + 40);
+            int x0 = 40 + (p % perRow) * (pw + 40);
+            int y0 = 50 + (p / perRow) * (ph + 40);
             int[][] m = maps.get(p);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     g.setColor(Colours.category(m[r][c]));
-                    g.fillRect(x0 + c * cell, 50 + r * cell, cell, cell);
+                    g.fillRect(x0 + c * cell, y0 + r * cell, cell, cell);
                 }
             }
             g.setColor(Color.BLACK);
             g.setFont(LABEL);
-            g.drawString(titles.get(p), x0, 45);
-            g.drawString(axes, x0, 50 + rows * cell + 15);
+            g.drawString(titles.get(p), x0, y0 - 5);
+            g.drawString(axes, x0, y0 + ph + 15);
+        }
+        int ky = height - 15;
+        for (int c = 0; c < categories; c++) {
+            g.setColor(Colours.category(c));
+            g.fillRect(40 + c * 90, ky - 10, 12, 12);
+            g.setColor(Color.BLACK);
+            g.drawString(keyLabel + " " + c, 56 + c * 90, ky);
         }
         write(img, file);
     }
