@@ -17,8 +17,8 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
   --commit /tmp/toy-full3/fig2=a3f4a28 --commit /tmp/toy-full3/fig2-zero-bias=a3f4a28 \
   --commit /tmp/toy-full3/tms-geometry=a3f4a28 --commit /tmp/toy-full3/table1=a3f4a28 \
   --commit /tmp/toy-full3/fig4-full-C.E1=155810d \
-  --commit /tmp/toy-full3/fig5=155810d --commit /tmp/toy-full3/fig5-zero-bias=155810d \
-  --commit /tmp/toy-full3/fig5-torch-roundoff=155810d --commit /tmp/toy-full3/fig5-zero-bias-torch-roundoff=155810d \
+  --commit /tmp/toy-full3/fig5=88f6789 --commit /tmp/toy-full3/fig5-zero-bias=88f6789 \
+  --commit /tmp/toy-full3/fig5-torch-roundoff=88f6789 --commit /tmp/toy-full3/fig5-zero-bias-torch-roundoff=88f6789 \
   --commit bench:fig3=40d9714 --commit bench:fig4=40d9714 --commit bench:fig4-moescope-final=ceb4ff8 \
   --commit bench:fig4-final=ceb4ff8 --commit bench:fig3-final=ceb4ff8 \
   --load "fig3=7.44 before / 6.41 after" --load "fig4=6.41 / 4.36" --load "fig4-moescope-final=3.38 / 2.83" \

@@ -254,7 +254,7 @@ def main():
                       'the regions are those of the initial router. ' if 'roundoff' not in fig5name else
                       'PyTorch\'s residue moves the zero router off its tie (RouterRoundoffTest), so its region is no '
                       'longer always expert 0. ') + 'Replicate r of the three inits shares its seed (same W, b start and '
-                     'data); fig5-regions.png draws replicate 0.'])
+                     'data); fig5-regions.png draws replicate 0, fig5-regions-all-seeds.png every replicate.'])
         if pick('fig5'):
             L.append('**Fig 5, what was checked.** The authors\' `other_optimize` (batch 100, ≤ 10k steps, loss summed '
                      'over features) applies each step\'s update before testing the loss: below 0.015 the rate is cut '
