@@ -342,7 +342,8 @@ def main():
         rows.append(('first x where D_i ≈ 2/5 appears (where D* < 0.95)', '≈ 3.5–4.5', f'{first_fifth:.2f}' if first_fifth else 'none', 'range', first_fifth is not None and 3.5 <= first_fifth <= 4.5))
         rows.append(('D* at x=20', '0.135', f'{dd[-1]:.3f}', '±0.02', abs(dd[-1] - 0.135) <= 0.02 if r['n'] == 200 else None))
         notes = ['| 1/(1−S) | D* | share of represented D_i ≈ 1/2 | ≈ 2/5 |', '|---|---|---|---|']
-        notes += [f'| {x:.2f} | {v:.3f} | {100 * h:.0f}% | {100 * f:.0f}% |' for x, v, h, f in zip(xs, dd, half, fifth)]
+        notes += [f'| {x:.2f} | {v:.3f} | {100 * h:.0f}% | {100 * f:.0f}% |' if v < 0.95 else
+                  f'| {x:.2f} | {v:.3f} | n/a (no superposition) | n/a |' for x, v, h, f in zip(xs, dd, half, fifth)]
         section(f"TMS geometry (n={r['n']}, m={r['m']}, I=1, 20 densities 20^-linspace(0,1,20))", d, rows, ['\n'.join(notes)])
     d = pick('loss')
     if d:
