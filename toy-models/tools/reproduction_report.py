@@ -343,7 +343,7 @@ def main():
         rows.append(('D* at x=20', '0.135', f'{dd[-1]:.3f}', '±0.02', abs(dd[-1] - 0.135) <= 0.02 if r['n'] == 200 else None))
         notes = ['| 1/(1−S) | D* | share of represented D_i ≈ 1/2 | ≈ 2/5 |', '|---|---|---|---|']
         notes += [f'| {x:.2f} | {v:.3f} | {100 * h:.0f}% | {100 * f:.0f}% |' if v < 0.95 else
-                  f'| {x:.2f} | {v:.3f} | n/a (no superposition) | n/a |' for x, v, h, f in zip(xs, dd, half, fifth)]
+                  f'| {x:.2f} | {v:.3f} | n/a (D* ≥ 0.95: hardly any ‖W_i‖ > 0.5) | n/a |' for x, v, h, f in zip(xs, dd, half, fifth)]
         section(f"TMS geometry (n={r['n']}, m={r['m']}, I=1, 20 densities 20^-linspace(0,1,20))", d, rows, ['\n'.join(notes)])
     d = pick('loss')
     if d:
