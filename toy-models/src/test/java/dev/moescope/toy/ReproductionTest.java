@@ -50,11 +50,12 @@ class ReproductionTest {
         double[] zeroShare = QuickReproductions.get(r, "zero", "region_share_per_expert");
         assertEquals(1.0, zeroShare[0], 1e-9, "zero router: expert 0 everywhere (ties go to the lowest index)");
         // k = 1, LB off: the router only shrinks under weight decay, by (1 − lr·wd) per step; steps after an
-        // early-stopping rate cut shrink it less, so (1 − lr·wd)^steps is a lower bound
+        // early-stopping rate cut shrink it less, so (1 − lr·wd)^steps is a lower bound (up to the float32
+        // rounding of thousands of multiplications, 1e-4 relative)
         float[][] router = QuickReproductions.get(r, "diagonal", "router");
         int steps = (int) QuickReproductions.get(r, "diagonal", "steps_run");
         double fullDecay = Math.pow(1 - 1e-3 * 0.01, steps);
-        assertTrue(router[0][0] >= fullDecay * (1 - 1e-6) && router[0][0] < 1, "router " + router[0][0]
+        assertTrue(router[0][0] >= fullDecay * (1 - 1e-4) && router[0][0] < 1, "router " + router[0][0]
                 + " vs weight decay alone " + fullDecay);
         assertEquals(0f, router[0][1]);
         assertEquals(router[0][0], router[1][1]);
