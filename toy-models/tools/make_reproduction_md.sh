@@ -16,7 +16,7 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
   --commit /tmp/toy-full/table1=40d9714 --commit /tmp/toy-full/tms-geometry=ceb4ff8 \
   --commit /tmp/toy-full3/fig2=a3f4a28 --commit /tmp/toy-full3/fig2-zero-bias=a3f4a28 \
   --commit /tmp/toy-full3/tms-geometry=a3f4a28 --commit /tmp/toy-full3/table1=a3f4a28 \
-  --commit /tmp/toy-full3/fig4-full-C.E1=155810d \
+  --commit /tmp/toy-full3/fig4-full-C.E1=155810d --commit /tmp/toy-full3/fig4-full-B.E1=88f6789 \
   --commit /tmp/toy-full3/fig5=88f6789 --commit /tmp/toy-full3/fig5-zero-bias=88f6789 \
   --commit /tmp/toy-full3/fig5-torch-roundoff=88f6789 --commit /tmp/toy-full3/fig5-zero-bias-torch-roundoff=88f6789 \
   --commit bench:fig3=40d9714 --commit bench:fig4=40d9714 --commit bench:fig4-moescope-final=ceb4ff8 \

@@ -289,7 +289,7 @@ def main():
             for i, x in enumerate(r['x_inverse_density']):
                 notes.append(f'| {x:.2f} | ' + ' | '.join(f"{f['features_per_dimension'][i]:.3f}" for f in fams) + ' |')
             section(f"MoE paper Fig 3: features per dimension vs 1/(1−S), n={fams[0]['architecture']['features']}, I≡1 (paper: n=100)", d, rows, ['\n'.join(notes)])
-        for fig4name in ['fig4', 'fig4-paper-seeds', 'fig4-full-A.E1', 'fig4-grid-A.E2', 'fig4-full-C.E1']:
+        for fig4name in ['fig4', 'fig4-paper-seeds', 'fig4-full-A.E1', 'fig4-grid-A.E2', 'fig4-full-C.E1', 'fig4-full-B.E1']:
             d = pick(fig4name)
             if d:
                 r = d['results']
