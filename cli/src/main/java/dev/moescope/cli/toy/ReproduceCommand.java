@@ -72,6 +72,9 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter pw = spec.commandLine().getOut();
+        // parse the overrides before anything is written
+        BiasInit bias = biasInit == null ? null : BiasInit.parse(biasInit);
+        RouterGradient rg = routerGradient == null ? null : RouterGradient.parse(routerGradient);
         List<Experiment> todo = new ArrayList<>();
         if (name.equals("all")) {
             todo.addAll(Experiments.all().values());
@@ -80,13 +83,13 @@ public final class ReproduceCommand implements Callable<Integer> {
         }
         for (Experiment e : todo) {
             Path dir = todo.size() == 1 ? out : out.resolve(e.name());
-            run(e, dir, pw);
+            run(e, dir, pw, bias, rg);
         }
         pw.flush();
         return 0;
     }
 
-    private void run(Experiment e, Path dir, PrintWriter pw) {
+    private void run(Experiment e, Path dir, PrintWriter pw, BiasInit bias, RouterGradient rg) {
         try {
             Files.createDirectories(dir);
         } catch (IOException ex) {
@@ -105,9 +108,7 @@ public final class ReproduceCommand implements Callable<Integer> {
         results.put("quick", quick);
         results.put("steps_override", steps);
         results.put("seeds_override", seeds);
-        BiasInit bias = biasInit == null ? null : BiasInit.parse(biasInit);
         results.put("bias_init_override", bias == null ? "" : bias.cliName());
-        RouterGradient rg = routerGradient == null ? null : RouterGradient.parse(routerGradient);
         results.put("router_gradient_override", rg == null ? "" : rg.cliName());
         results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only,
                 bias, rg)));
