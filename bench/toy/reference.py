@@ -34,10 +34,15 @@ def xavier(shape, fan_in, fan_out, gen):
 
 
 class Batched:
-    def __init__(self, instances, n, m, experts, k, density, importance, lb_alpha, gen):
+    def __init__(self, instances, n, m, experts, k, density, importance, lb_alpha, gen, sum_features=False,
+                 zero_bias=False):
         self.N, self.n, self.m, self.E, self.k = instances, n, m, experts, k
         self.W = xavier((instances, experts, n, m), n * m, experts * m, gen).requires_grad_()
-        self.b = xavier((instances, experts, n), n, experts, gen).requires_grad_()
+        self.b = xavier((instances, experts, n), n, experts, gen)
+        if zero_bias:
+            self.b.zero_()
+        self.b.requires_grad_()
+        self.sum_features = sum_features
         self.gate = xavier((instances, experts, n), n, experts, gen).requires_grad_()
         self.density = density.view(instances, 1, n)
         self.importance = importance.view(instances, 1, n)
@@ -58,6 +63,8 @@ class Batched:
         z = torch.einsum('nbem,neim->nbei', h, self.W) + self.b.unsqueeze(1)
         xr = torch.einsum('nbe,nbei->nbi', g, torch.relu(z))
         per_instance = (self.importance * (xr - x) ** 2).mean(dim=(1, 2))
+        if self.sum_features:  # the MoE paper's single-model `optimize`: mean over the batch, sum over features
+            per_instance = per_instance * n
         if self.lb_alpha > 0:
             f = mask.mean(dim=1)
             P = p.mean(dim=1)
@@ -69,7 +76,7 @@ class Batched:
         return loss.item()
 
 
-def run(workload, steps, threads, seed):
+def run(workload, steps, threads, seed, instances=8, zero_bias=False, dump=None):
     torch.set_num_threads(threads)
     gen = torch.Generator().manual_seed(seed)
     groups = []
@@ -84,6 +91,12 @@ def run(workload, steps, threads, seed):
         imp = torch.ones(len(cells), 3)
         imp[:, 2] = torch.tensor([r for _, r in cells])
         groups.append((Batched(len(cells), 3, 2, 3, 1, d, imp, 0.01, gen), 512))
+    elif workload == 'fig2':
+        # the MoE paper's Fig 2 model, one instance per seed: a cross-check of the figure's seed statistics
+        n = 20
+        groups.append((Batched(instances, n, 5, 4, 1, torch.full((instances, n), 0.1),
+                               (0.7 ** torch.arange(n, dtype=torch.float32)).expand(instances, n).contiguous(),
+                               0.0, gen, sum_features=True, zero_bias=zero_bias), 1024))
     else:
         raise SystemExit(f'unknown workload {workload}')
     model_steps = 0
@@ -94,6 +107,11 @@ def run(workload, steps, threads, seed):
             last = model.step(batch, gen)
         model_steps += model.N * steps
     seconds = time.perf_counter() - start
+    if dump:
+        model = groups[0][0]
+        with open(dump, 'w') as f:
+            json.dump({'W': model.W.detach().tolist(), 'b': model.b.detach().tolist(),
+                       'gate': model.gate.detach().tolist()}, f)
     return {'impl': 'pytorch', 'torch': torch.__version__, 'threads': threads, 'workload': workload,
             'steps': steps, 'model_steps': model_steps, 'seconds': seconds,
             'model_steps_per_second': model_steps / seconds, 'last_loss': last,
@@ -102,9 +120,12 @@ def run(workload, steps, threads, seed):
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--workload', choices=['fig3', 'fig4'], required=True)
+    ap.add_argument('--workload', choices=['fig3', 'fig4', 'fig2'], required=True)
     ap.add_argument('--steps', type=int, default=100)
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--instances', type=int, default=8, help='fig2: seeds trained side by side')
+    ap.add_argument('--zero-bias', action='store_true', help='fig2: output biases start at 0 (default Xavier)')
+    ap.add_argument('--dump', help='write the trained W, b, gate of the first workload group as JSON')
     a = ap.parse_args()
-    print(json.dumps(run(a.workload, a.steps, a.threads, a.seed)))
+    print(json.dumps(run(a.workload, a.steps, a.threads, a.seed, a.instances, a.zero_bias, a.dump)))

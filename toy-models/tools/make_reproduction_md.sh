@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Regenerates toy-models/REPRODUCTION.md from this session's run directories (see the report for the commands).
+# Regenerates toy-models/REPRODUCTION.md from the run directories of the sessions that produced them (see the
+# report for each run's command). The first --runs directory holding a run wins: /tmp/toy-full3 holds this
+# session's runs, /tmp/toy-full and /tmp/toy-quick2 the previous session's.
 # Commits: the run directories were produced by jars built from these commits of branch `toy`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")/../.." && pwd)"
 /usr/bin/python3 "$here/toy-models/tools/reproduction_report.py" \
-  --runs /tmp/toy-full --quick /tmp/toy-quick2 --bench /tmp/toy-bench --out "$here/toy-models/REPRODUCTION.md" \
-  --commit tms-intro=a538347 --commit fig1=a538347 --commit fig2=a538347 --commit fig5=a538347 --commit fig6=a538347 \
-  --commit table1=40d9714 --commit fig4=ceb4ff8 --commit tms-geometry=ceb4ff8 --commit fig3=ceb4ff8 --commit loss=ceb4ff8 \
+  --runs /tmp/toy-full3 --runs /tmp/toy-full --quick /tmp/toy-quick2 --bench /tmp/toy-bench \
+  --out "$here/toy-models/REPRODUCTION.md" \
+  --reference-fig2 "12 seeds, Xavier output biases=/tmp/toyx/ref-xavier.json" \
+  --commit tms-intro=a538347 --commit fig1=a538347 --commit fig6=a538347 \
+  --commit fig4=ceb4ff8 --commit fig3=ceb4ff8 --commit loss=ceb4ff8 \
+  --commit fig4-paper-seeds=ceb4ff8 --commit fig4-full-A.E1=ceb4ff8 --commit fig4-grid-A.E2=ceb4ff8 \
+  --commit /tmp/toy-full/fig2=a538347 --commit /tmp/toy-full/fig5=a538347 \
+  --commit /tmp/toy-full/table1=40d9714 --commit /tmp/toy-full/tms-geometry=ceb4ff8 \
+  --commit /tmp/toy-full3/fig2=a3f4a28 --commit /tmp/toy-full3/fig2-zero-bias=a3f4a28 \
+  --commit /tmp/toy-full3/tms-geometry=a3f4a28 --commit /tmp/toy-full3/table1=a3f4a28 \
+  --commit /tmp/toy-full3/fig4-full-C.E1=155810d --commit /tmp/toy-full3/fig4-full-B.E1=88f6789 \
+  --commit /tmp/toy-full3/fig5=88f6789 --commit /tmp/toy-full3/fig5-zero-bias=88f6789 \
+  --commit /tmp/toy-full3/fig5-torch-roundoff=88f6789 --commit /tmp/toy-full3/fig5-zero-bias-torch-roundoff=88f6789 \
   --commit bench:fig3=40d9714 --commit bench:fig4=40d9714 --commit bench:fig4-moescope-final=ceb4ff8 \
   --commit bench:fig4-final=ceb4ff8 --commit bench:fig3-final=ceb4ff8 \
   --load "fig3=7.44 before / 6.41 after" --load "fig4=6.41 / 4.36" --load "fig4-moescope-final=3.38 / 2.83" \

@@ -186,6 +186,51 @@ class KernelGradientTest {
         return out;
     }
 
+    @Test
+    void pytorchTopOneResidueIsBitForBitWhatAutogradLeaves() {
+        // ∂/∂p of Σ a·(p·mask)/Σ(p·mask) with a one-hot mask: exactly 0, but PyTorch leaves a float32 residue
+        int batch = 2000;
+        int e = 3;
+        SplittableRandom rnd = new SplittableRandom(17);
+        float[] p = new float[batch * e];
+        float[] a = new float[batch * e];
+        float[] mask = new float[batch * e];
+        for (int s = 0; s < batch; s++) {
+            int top = rnd.nextInt(e);
+            for (int j = 0; j < e; j++) {
+                p[s * e + j] = (float) (0.02 + 0.96 * rnd.nextDouble());
+                a[s * e + j] = (float) (rnd.nextGaussian() * 1e-3);
+            }
+            mask[s * e + top] = 1f;
+        }
+        Engine engine = DjlRuntime.pytorch(1);
+        float[][] grad = new float[1][];
+        try (ScopedTrainer trainer = new ScopedTrainer(engine,
+                Optimizer.sgd().setLearningRateTracker(Tracker.fixed(0f)).build())) {
+            NDManager mg = trainer.manager();
+            NDArray pp = trainer.addParameter("p", mg.create(p, new Shape(batch, e)));
+            NDArray am = mg.create(a, new Shape(batch, e));
+            NDArray mm = mg.create(mask, new Shape(batch, e));
+            trainer.gradientTransform((name, param, g) -> {
+                grad[0] = g.toFloatArray();
+                return g;
+            });
+            trainer.step(() -> {
+                NDArray mp = pp.mul(mm);
+                return mp.div(mp.sum(new int[] {1}, true)).mul(am).sum();
+            });
+        }
+        int nonZero = 0;
+        for (int s = 0; s < batch; s++) {
+            for (int j = 0; j < e; j++) {
+                float expected = mask[s * e + j] == 1f ? ToyKernel.torchTopOneResidue(a[s * e + j], p[s * e + j]) : 0f;
+                assertEquals(expected, grad[0][s * e + j], 0f, "sample " + s + " expert " + j);
+                nonZero += expected != 0f ? 1 : 0;
+            }
+        }
+        assertTrue(nonZero > batch / 10, "a residue for a generic p: " + nonZero + " of " + batch);
+    }
+
     private static void assertClose(String name, float[] expected, float[] actual) {
         assertEquals(expected.length, actual.length, name + " length");
         double scale = Math.max(maxAbs(expected), 1e-7);

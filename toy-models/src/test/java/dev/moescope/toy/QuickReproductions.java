@@ -3,6 +3,7 @@ package dev.moescope.toy;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.ExperimentContext;
 import dev.moescope.toy.experiments.Experiments;
+import dev.moescope.toy.model.BiasInit;
 
 import java.nio.file.Path;
 import java.util.Map;
@@ -16,6 +17,12 @@ final class QuickReproductions {
     static Map<String, Object> run(String name, Path dir) {
         return Experiments.byName(name).run(new ExperimentContext(dir, true, 0, 0,
                 Provenance.start("test " + name).build()));
+    }
+
+    /** As {@link #run(String, Path)} with every experiment's output-bias init overridden. */
+    static Map<String, Object> run(String name, Path dir, BiasInit bias) {
+        return Experiments.byName(name).run(new ExperimentContext(dir, true, 0, 0,
+                Provenance.start("test " + name).build(), 0, 0, java.util.List.of(), bias, null));
     }
 
     @SuppressWarnings("unchecked")

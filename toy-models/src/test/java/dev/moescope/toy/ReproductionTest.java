@@ -1,6 +1,7 @@
 package dev.moescope.toy;
 
 import dev.moescope.core.io.Safetensors;
+import dev.moescope.toy.model.BiasInit;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,13 +49,31 @@ class ReproductionTest {
         assertEquals(1.0, (double) QuickReproductions.get(r, "diagonal", "agreement_with_x1_gt_x2_split"), 1e-12);
         double[] zeroShare = QuickReproductions.get(r, "zero", "region_share_per_expert");
         assertEquals(1.0, zeroShare[0], 1e-9, "zero router: expert 0 everywhere (ties go to the lowest index)");
-        // k = 1, LB off: the router only shrinks under weight decay, (1 − lr·wd)^steps
+        // k = 1, LB off: the router only shrinks under weight decay, by (1 − lr·wd) per step; steps after an
+        // early-stopping rate cut shrink it less, so (1 − lr·wd)^steps is a lower bound (up to the float32
+        // rounding of thousands of multiplications, 1e-4 relative)
         float[][] router = QuickReproductions.get(r, "diagonal", "router");
         int steps = (int) QuickReproductions.get(r, "diagonal", "steps_run");
-        double expected = Math.pow(1 - 1e-3 * 0.01, steps);
-        assertEquals(expected, router[0][0], 1e-4 * expected);
+        double fullDecay = Math.pow(1 - 1e-3 * 0.01, steps);
+        assertTrue(router[0][0] >= fullDecay * (1 - 1e-4) && router[0][0] < 1, "router " + router[0][0]
+                + " vs weight decay alone " + fullDecay);
         assertEquals(0f, router[0][1]);
-        assertEquals(expected, router[1][1], 1e-4 * expected);
+        assertEquals(router[0][0], router[1][1]);
+    }
+
+    @Test
+    void fig5LossOrderingDiagonalXavierZeroHoldsOnMediansWithZeroOutputBiases(@TempDir Path dir) {
+        // the paper's (inferred) ordering diagonal ≤ Xavier ≤ zero, on the median final loss over seeds; with the
+        // released code's Xavier output biases it fails (dead ReLUs), see REPRODUCTION.md
+        Map<String, Object> r = QuickReproductions.run("fig5", dir, BiasInit.ZERO);
+        double zero = QuickReproductions.get(r, "zero", "median_held_out_loss");
+        double xavier = QuickReproductions.get(r, "xavier", "median_held_out_loss");
+        double diagonal = QuickReproductions.get(r, "diagonal", "median_held_out_loss");
+        assertTrue(diagonal <= xavier && xavier <= zero, diagonal + " ≤ " + xavier + " ≤ " + zero);
+        assertTrue((boolean) r.get("ordering_diagonal_le_xavier_le_zero_on_medians"));
+        // zero router, n=2, m=1: one expert is a dense TMS model; the best it can do at density 0.5 is an
+        // antipodal pair, s²/3 = 0.0833 (Wattenberg), or ignoring a feature, s/3 − s²/4 = 0.104
+        assertEquals(0.09, zero, 0.02);
     }
 
     @Test

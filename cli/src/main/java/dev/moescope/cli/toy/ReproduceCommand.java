@@ -4,6 +4,8 @@ import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.Experiment;
+import dev.moescope.toy.model.BiasInit;
+import dev.moescope.toy.model.RouterGradient;
 import dev.moescope.toy.experiments.ExperimentContext;
 import dev.moescope.toy.experiments.Experiments;
 import dev.moescope.toy.experiments.Summaries;
@@ -51,6 +53,16 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--only", split = ",", description = "Parts to run; fig4: configuration names, e.g. A.E1,C.E3.")
     List<String> only = new ArrayList<>();
 
+    @Option(names = "--bias-init", paramLabel = "INIT",
+            description = "Override every experiment's output-bias init: 'xavier' (the MoE paper's released code) "
+                    + "or 'zero' (Anthropic; the MoE authors' code before Aug 2025).")
+    String biasInit;
+
+    @Option(names = "--router-gradient", paramLabel = "MODE",
+            description = "Top-1 router gradient from the reconstruction loss: 'exact' (zero, the default) or "
+                    + "'pytorch-float32' (the ulp-sized residue PyTorch's autograd leaves, which AdamW amplifies).")
+    String routerGradient;
+
     @CommandLine.Mixin
     CommonOptions common;
 
@@ -60,6 +72,9 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter pw = spec.commandLine().getOut();
+        // parse the overrides before anything is written
+        BiasInit bias = biasInit == null ? null : BiasInit.parse(biasInit);
+        RouterGradient rg = routerGradient == null ? null : RouterGradient.parse(routerGradient);
         List<Experiment> todo = new ArrayList<>();
         if (name.equals("all")) {
             todo.addAll(Experiments.all().values());
@@ -68,13 +83,13 @@ public final class ReproduceCommand implements Callable<Integer> {
         }
         for (Experiment e : todo) {
             Path dir = todo.size() == 1 ? out : out.resolve(e.name());
-            run(e, dir, pw);
+            run(e, dir, pw, bias, rg);
         }
         pw.flush();
         return 0;
     }
 
-    private void run(Experiment e, Path dir, PrintWriter pw) {
+    private void run(Experiment e, Path dir, PrintWriter pw, BiasInit bias, RouterGradient rg) {
         try {
             Files.createDirectories(dir);
         } catch (IOException ex) {
@@ -83,7 +98,9 @@ public final class ReproduceCommand implements Callable<Integer> {
         String command = "toy reproduce " + e.name();
         Provenance prov = Provenance.start(command).parameter("seed", common.seed).parameter("quick", quick)
                 .parameter("threads", common.threads).parameter("out", dir).parameter("steps_override", steps)
-                .parameter("seeds_override", seeds).parameter("only", only).build();
+                .parameter("seeds_override", seeds).parameter("only", only)
+                .parameter("bias_init_override", biasInit == null ? "" : biasInit)
+                .parameter("router_gradient_override", routerGradient == null ? "" : routerGradient).build();
         long t0 = System.nanoTime();
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("experiment", e.name());
@@ -91,7 +108,10 @@ public final class ReproduceCommand implements Callable<Integer> {
         results.put("quick", quick);
         results.put("steps_override", steps);
         results.put("seeds_override", seeds);
-        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only)));
+        results.put("bias_init_override", bias == null ? "" : bias.cliName());
+        results.put("router_gradient_override", rg == null ? "" : rg.cliName());
+        results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only,
+                bias, rg)));
         Path summary = Summaries.write(dir, command, results, prov);
         pw.printf("%s: %s%n", e.name(), e.description());
         for (Map.Entry<String, Object> r : results.entrySet()) {

@@ -3,6 +3,7 @@ package dev.moescope.cli.toy;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.toy.model.BiasInit;
 import dev.moescope.toy.model.LossReduction;
+import dev.moescope.toy.model.RouterGradient;
 import dev.moescope.toy.model.TrainingConfig;
 import dev.moescope.toy.train.BestOfSeeds;
 import picocli.CommandLine.Option;
@@ -33,6 +34,10 @@ public final class ToyOptions {
     @Option(names = "--bias-init", defaultValue = "xavier", description = "'xavier' (MoE paper) or 'zero' (Anthropic).")
     String biasInit;
 
+    @Option(names = "--router-gradient", defaultValue = "exact",
+            description = "Top-1 router gradient: 'exact' (zero) or 'pytorch-float32' (PyTorch's round-off residue).")
+    String routerGradient;
+
     @Option(names = "--load-balancing", defaultValue = "0",
             description = "α of the Switch load-balancing loss α·E·Σ f_e P_e; 0 = off (default). The paper used 0.01.")
     double loadBalancing;
@@ -50,13 +55,9 @@ public final class ToyOptions {
             case "sum" -> LossReduction.SUM_FEATURES;
             default -> throw MoescopeException.usage("--loss-reduction must be mean or sum, got " + reduction);
         };
-        BiasInit bias = switch (biasInit.toLowerCase()) {
-            case "xavier" -> BiasInit.XAVIER;
-            case "zero" -> BiasInit.ZERO;
-            default -> throw MoescopeException.usage("--bias-init must be xavier or zero, got " + biasInit);
-        };
+        BiasInit bias = BiasInit.parse(biasInit);
         return new TrainingConfig(batch, steps, lr, weightDecay, red, bias, loadBalancing, null, 4096,
-                Math.max(1, steps / 100));
+                Math.max(1, steps / 100), RouterGradient.parse(routerGradient));
     }
 
     BestOfSeeds.Criterion criterion() {

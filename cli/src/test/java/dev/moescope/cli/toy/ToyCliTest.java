@@ -33,6 +33,31 @@ class ToyCliTest {
                 .get("agreement_with_x1_gt_x2_split").getAsDouble(), 1e-12);
         assertTrue(Files.size(dir.resolve("fig5.safetensors")) > 0);
         assertTrue(Files.size(dir.resolve("fig5-regions.png")) > 0);
+        assertTrue(Files.size(dir.resolve("fig5-regions-all-seeds.png")) > 0);
+    }
+
+    @Test
+    void reproduceOverridesBiasInitAndRouterGradientAndRecordsThem(@TempDir Path dir) throws Exception {
+        CliRun r = run("toy", "reproduce", "fig5", "--out", dir.toString(), "--quick", "--bias-init", "zero",
+                "--router-gradient", "pytorch-float32", "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        JsonObject s = JsonParser.parseString(Files.readString(dir.resolve("summary.json"))).getAsJsonObject();
+        JsonObject res = s.getAsJsonObject("results");
+        assertEquals("zero", res.get("bias_init_override").getAsString());
+        assertEquals("pytorch-float32", res.get("router_gradient_override").getAsString());
+        assertEquals("pytorch-float32", s.getAsJsonObject("provenance").getAsJsonObject("parameters")
+                .get("router_gradient_override").getAsString());
+        // PyTorch's residue moves the zero E=3 router off its tie
+        assertTrue(res.getAsJsonObject("zero").getAsJsonArray("router").get(0).getAsJsonArray().get(0)
+                .getAsDouble() != 0.0);
+        Path bad = dir.resolve("bad");
+        CliRun b = run("toy", "reproduce", "fig5", "--out", bad.toString(), "--bias-init", "uniform");
+        assertEquals(2, b.code());
+        assertEquals("moescope: unknown bias init 'uniform' (expected xavier or zero)", b.err().strip());
+        CliRun g = run("toy", "reproduce", "fig5", "--out", bad.toString(), "--router-gradient", "fast");
+        assertEquals(2, g.code());
+        assertTrue(g.err().contains("unknown router gradient 'fast'"), g.err());
+        assertFalse(Files.exists(bad), "nothing written for a usage error");
     }
 
     @Test

@@ -5,7 +5,9 @@ import dev.moescope.core.error.Require;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.io.ToyModelFile;
 import dev.moescope.toy.model.Architecture;
+import dev.moescope.toy.model.BiasInit;
 import dev.moescope.toy.model.InstanceSpec;
+import dev.moescope.toy.model.RouterGradient;
 import dev.moescope.toy.model.RouterInit;
 import dev.moescope.toy.model.TrainingConfig;
 import dev.moescope.toy.train.BatchTrainer;
@@ -26,9 +28,11 @@ import java.util.List;
  * @param steps      if positive, overrides the experiment's training steps (a reduced run, recorded in summary.json)
  * @param seeds      if positive, overrides the experiment's seeds (runs) per cell
  * @param only       if not empty, the parts of the experiment to run (fig4: configuration names such as A.E1)
+ * @param biasInit   if not null, overrides every experiment's output-bias initialisation
+ * @param routerGradient if not null, overrides the top-1 router gradient (exact, or PyTorch's float32 residue)
  */
 public record ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance, int steps,
-                                int seeds, List<String> only) {
+                                int seeds, List<String> only, BiasInit biasInit, RouterGradient routerGradient) {
 
     public ExperimentContext {
         Require.notNull("output directory", out);
@@ -38,7 +42,7 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
 
     /** The experiment's own settings (no overrides). */
     public ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance) {
-        this(out, quick, seed, threads, provenance, 0, 0, List.of());
+        this(out, quick, seed, threads, provenance, 0, 0, List.of(), null, null);
     }
 
     /** Training steps: the override if set, else {@code quickSteps} or {@code fullSteps}. */
@@ -69,9 +73,18 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
         return specs;
     }
 
-    /** Trains specs with the given architecture and config. */
+    /** The bias initialisation an experiment trains with: the override if set, else its own. */
+    public BiasInit biasInit(BiasInit own) {
+        return biasInit != null ? biasInit : own;
+    }
+
+    /** Trains specs with the given architecture and config (bias init and router gradient overridden, if set). */
     public TrainResult train(Architecture arch, TrainingConfig config, InstanceSpec[] specs, String task) {
-        return new BatchTrainer(arch, config, threads).train(specs, task);
+        TrainingConfig c = config.withBiasInit(biasInit(config.biasInit()));
+        if (routerGradient != null) {
+            c = c.withRouterGradient(routerGradient);
+        }
+        return new BatchTrainer(arch, c, threads).train(specs, task);
     }
 
     /** Saves a trained batch as {@code <name>.safetensors} in the output directory and returns its file name. */

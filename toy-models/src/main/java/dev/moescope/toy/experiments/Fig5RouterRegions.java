@@ -38,44 +38,108 @@ public final class Fig5RouterRegions implements Experiment {
     @Override
     public Map<String, Object> run(ExperimentContext ctx) {
         RouterInit[] inits = {RouterInit.ZERO, RouterInit.XAVIER, RouterInit.DIAGONAL};
+        // the paper shows one run per init; its losses depend on the seed (Xavier output biases can start a
+        // feature's ReLU dead), so every init is trained from several seeds and compared on medians
+        int seeds = ctx.seeds(10, 3);
         TrainingConfig config = TrainingConfig.paperDefaults().withReduction(LossReduction.SUM_FEATURES)
                 .withBatch(100).withSteps(ctx.steps(10_000, 3000))
                 .withEarlyStop(TrainingConfig.EarlyStop.fig5());
-        InstanceSpec[] specs = new InstanceSpec[inits.length];
+        InstanceSpec[] specs = new InstanceSpec[inits.length * seeds];
         for (int i = 0; i < inits.length; i++) {
-            specs[i] = new InstanceSpec(InstanceSpec.uniformDensity(2, 0.5), Importance.uniform(2), inits[i],
-                    ctx.instanceSeed("fig5", i), inits[i].cliName());
+            for (int r = 0; r < seeds; r++) {
+                // replicate r of every init shares its seed: same W and b start, only the router differs
+                specs[i * seeds + r] = new InstanceSpec(InstanceSpec.uniformDensity(2, 0.5), Importance.uniform(2),
+                        inits[i], ctx.instanceSeed("fig5", r), inits[i].cliName() + " seed " + r);
+            }
         }
         Architecture arch = new Architecture(2, 1, 3, 1);
         TrainResult result = ctx.train(arch, config, specs, "fig5");
         List<int[][]> maps = new ArrayList<>();
         List<String> titles = new ArrayList<>();
         Map<String, Object> out = new LinkedHashMap<>();
+        out.put("seeds", seeds);
+        double[][] finalLoss = new double[inits.length][seeds];
+        double[] medians = new double[inits.length];
         for (int i = 0; i < inits.length; i++) {
-            int[][] map = regions(result.weights(), i);
+            int shown = i * seeds; // replicate 0 is the one drawn
+            int[][] map = regions(result.weights(), shown);
             maps.add(map);
-            titles.add(String.format("%s  loss %.4f", inits[i].cliName(), result.lastLoss()[i]));
-            double[] share = new double[arch.experts()];
-            for (int[] row : map) {
-                for (int e : row) {
-                    share[e] += 1.0 / (GRID * GRID);
-                }
+            titles.add(String.format("%s  loss %.4f", inits[i].cliName(), result.lastLoss()[shown]));
+            double[] share = regionShare(map, arch.experts());
+            double[] heldOut = new double[seeds];
+            double[] agreement = new double[seeds];
+            double[] shareOfExpert0 = new double[seeds];
+            int[] expertsUsed = new int[seeds];
+            for (int r = 0; r < seeds; r++) {
+                finalLoss[i][r] = result.lastLoss()[i * seeds + r];
+                heldOut[r] = result.heldOutLoss()[i * seeds + r];
+                int[][] mr = regions(result.weights(), i * seeds + r);
+                agreement[r] = splitAgreement(mr);
+                double[] sr = regionShare(mr, arch.experts());
+                shareOfExpert0[r] = sr[0];
+                expertsUsed[r] = (int) java.util.Arrays.stream(sr).filter(v -> v > 0).count();
             }
+            medians[i] = median(finalLoss[i]);
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("region_share_per_expert", share);
-            m.put("experts_used", (int) java.util.Arrays.stream(share).filter(s -> s > 0).count());
-            m.put("final_loss", result.lastLoss()[i]);
-            m.put("held_out_loss", result.heldOutLoss()[i]);
-            m.put("steps_run", result.stepsRun()[i]);
+            m.put("experts_used", (int) java.util.Arrays.stream(share).filter(v -> v > 0).count());
+            m.put("final_loss", result.lastLoss()[shown]);
+            m.put("held_out_loss", result.heldOutLoss()[shown]);
+            m.put("steps_run", result.stepsRun()[shown]);
             m.put("agreement_with_x1_gt_x2_split", splitAgreement(map));
-            m.put("router", result.weights().routerMatrix(i));
+            m.put("router", result.weights().routerMatrix(shown));
+            m.put("final_loss_per_seed", finalLoss[i]);
+            m.put("held_out_loss_per_seed", heldOut);
+            m.put("median_final_loss", medians[i]);
+            m.put("median_held_out_loss", median(heldOut));
+            m.put("agreement_with_x1_gt_x2_split_per_seed", agreement);
+            m.put("share_of_expert_0_per_seed", shareOfExpert0);
+            // a Xavier router gives the whole positive quadrant to one expert when that expert has the largest
+            // weight on both features (probability 1/3 for i.i.d. rows)
+            m.put("experts_used_per_seed", expertsUsed);
             out.put(inits[i].cliName(), m);
         }
+        // the paper's ordering (inferred): diagonal ≤ Xavier ≤ zero
+        int ordered = 0;
+        for (int r = 0; r < seeds; r++) {
+            ordered += finalLoss[2][r] <= finalLoss[1][r] && finalLoss[1][r] <= finalLoss[0][r] ? 1 : 0;
+        }
+        out.put("ordering_diagonal_le_xavier_le_zero_on_medians", medians[2] <= medians[1] && medians[1] <= medians[0]);
+        out.put("seeds_with_ordering", ordered);
         Figures.categoricalMaps(ctx.out().resolve("fig5-regions.png"),
                 "Fig 5: top-1 expert over (x1 →, x2 ↓ from 0 at top) in [0,1]²", maps, titles, "x1 → , x2 ↓");
-        out.put("files", List.of(ctx.save("fig5", result), "fig5-regions.png"));
+        // every seed: the figure's variety (a Xavier router may give the whole quadrant to one expert)
+        List<int[][]> all = new ArrayList<>();
+        List<String> allTitles = new ArrayList<>();
+        for (int i = 0; i < inits.length; i++) {
+            for (int r = 0; r < seeds; r++) {
+                all.add(regions(result.weights(), i * seeds + r));
+                allTitles.add(String.format("%s s%d %.3f", inits[i].cliName(), r, finalLoss[i][r]));
+            }
+        }
+        Figures.categoricalMaps(ctx.out().resolve("fig5-regions-all-seeds.png"),
+                "Fig 5, every seed (rows: zero, xavier, diagonal router; title: final loss)", all, allTitles,
+                "x1 →, x2 ↓", seeds, "expert");
+        out.put("files", List.of(ctx.save("fig5", result), "fig5-regions.png", "fig5-regions-all-seeds.png"));
         out.put("seconds", result.seconds());
         return out;
+    }
+
+    private static double[] regionShare(int[][] map, int experts) {
+        double[] share = new double[experts];
+        for (int[] row : map) {
+            for (int e : row) {
+                share[e] += 1.0 / (GRID * GRID);
+            }
+        }
+        return share;
+    }
+
+    static double median(double[] v) {
+        double[] s = v.clone();
+        java.util.Arrays.sort(s);
+        int n = s.length;
+        return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
     /** Top-1 expert at the centre of each cell of a GRID × GRID map of [0,1]²: map[row = x2][col = x1]. */

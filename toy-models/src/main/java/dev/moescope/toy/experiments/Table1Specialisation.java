@@ -7,6 +7,7 @@ import dev.moescope.toy.model.InstanceSpec;
 import dev.moescope.toy.model.RouterInit;
 import dev.moescope.toy.model.TrainingConfig;
 import dev.moescope.toy.model.ToyWeights;
+import dev.moescope.toy.plot.Figures;
 import dev.moescope.toy.train.TrainResult;
 
 import java.util.ArrayList;
@@ -60,9 +61,58 @@ public final class Table1Specialisation implements Experiment {
         }
         out.put("importance", importance);
         out.put("models_per_scheme", perScheme);
-        out.put("files", List.of(ctx.save("table1", result)));
+        usageFigure(ctx, out, schemes, perScheme, config.steps());
+        out.put("files", List.of(ctx.save("table1", result), USAGE_PNG));
         out.put("seconds", result.seconds());
         return out;
+    }
+
+    static final String USAGE_PNG = "table1-usage.png";
+
+    /** The usage table as a figure: per init scheme, mean top-1 usage by number of monosemantic features. */
+    @SuppressWarnings("unchecked")
+    private static void usageFigure(ExperimentContext ctx, Map<String, Object> out, RouterInit[] schemes,
+                                    int perScheme, int steps) {
+        List<Figures.BarGroupPanel> panels = new ArrayList<>();
+        StringBuilder medians = new StringBuilder();
+        for (RouterInit scheme : schemes) {
+            Map<String, Object> m = (Map<String, Object>) out.get(scheme.cliName());
+            List<Map<String, Object>> rows = (List<Map<String, Object>>) m.get("usage_by_monosemantic_count");
+            List<String> cats = new ArrayList<>();
+            double[][] v = new double[4][rows.size()];
+            double median = (double) m.get("median_usage_across_experts");
+            for (int r = 0; r < rows.size(); r++) {
+                Map<String, Object> row = rows.get(r);
+                cats.add(row.get("monosemantic_features") + " (" + row.get("experts") + " experts)");
+                v[0][r] = (double) row.get("usage_unchanged");
+                v[1][r] = (double) row.get("usage_active_clamped_to_1");
+                v[2][r] = (double) row.get("usage_only_feature_active");
+                v[3][r] = median;
+            }
+            Map<String, double[]> series = new LinkedHashMap<>();
+            series.put("unchanged", v[0]);
+            series.put("clamped to 1", v[1]);
+            series.put("only these active", v[2]);
+            series.put("median (all experts)", v[3]);
+            if (!cats.isEmpty()) {
+                panels.add(new Figures.BarGroupPanel(scheme.cliName() + " router init",
+                        "monosemantic features per expert (‖W_i‖ > 0.5, superposition < 0.2)",
+                        "mean top-1 usage of the expert", cats, series));
+            }
+            medians.append(String.format(" %s: %.3f;", scheme.cliName(), median));
+        }
+        if (panels.isEmpty()) {
+            return; // no expert has a monosemantic feature: nothing to draw
+        }
+        String caption = String.format("Expert usage (MoE paper Table 1): n=100, m=10, E=10, k=1, S=0.9, "
+                + "I=0.9^perm; %d models per router init, %d steps. Bars: fraction of inputs routed (top-1) to an "
+                + "expert, averaged over the experts with that many monosemantic features: on unchanged inputs, "
+                + "with the expert's monosemantic features clamped to 1, and with only those features active "
+                + "(U[0,1), all others 0). Red: median usage across all experts on unchanged inputs (%s uniform "
+                + "%.2f).", perScheme, steps,
+                medians.toString().trim(), 1.0 / 10);
+        Figures.groupedBars(ctx.out().resolve(USAGE_PNG), "Table 1: expert usage by monosemantic features", panels,
+                caption);
     }
 
     private static Map<String, Object> analyseScheme(ExperimentContext ctx, ToyWeights w, InstanceSpec[] specs,

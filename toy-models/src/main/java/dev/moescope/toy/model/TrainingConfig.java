@@ -16,10 +16,11 @@ import dev.moescope.core.error.Require;
  * @param earlyStop        optional per-instance early stopping (Fig 5 protocol); null for none
  * @param evalSamples      held-out samples drawn after training for the final loss (best-of-seeds criterion)
  * @param lossLogInterval  record each instance's training loss every this many steps (loss curves)
+ * @param routerGradient   exact top-1 router gradient (zero) or PyTorch's float32 residue
  */
 public record TrainingConfig(int batch, int steps, double learningRate, double weightDecay, LossReduction reduction,
                              BiasInit biasInit, double loadBalancing, EarlyStop earlyStop, int evalSamples,
-                             int lossLogInterval) {
+                             int lossLogInterval, RouterGradient routerGradient) {
 
     public static final double BETA1 = 0.9;
     public static final double BETA2 = 0.999;
@@ -35,6 +36,15 @@ public record TrainingConfig(int batch, int steps, double learningRate, double w
         Require.nonNegative("load-balancing alpha", loadBalancing);
         Require.positive("eval samples", evalSamples);
         Require.positive("loss log interval", lossLogInterval);
+        Require.notNull("router gradient", routerGradient);
+    }
+
+    /** With the exact router gradient. */
+    public TrainingConfig(int batch, int steps, double learningRate, double weightDecay, LossReduction reduction,
+                          BiasInit biasInit, double loadBalancing, EarlyStop earlyStop, int evalSamples,
+                          int lossLogInterval) {
+        this(batch, steps, learningRate, weightDecay, reduction, biasInit, loadBalancing, earlyStop, evalSamples,
+                lossLogInterval, RouterGradient.EXACT);
     }
 
     /** The MoE paper's defaults: batch 1024, 10k steps, AdamW 1e-3 / wd 0.01, mean-over-features, Xavier bias, LB off. */
@@ -45,43 +55,48 @@ public record TrainingConfig(int batch, int steps, double learningRate, double w
 
     public TrainingConfig withSteps(int s) {
         return new TrainingConfig(batch, s, learningRate, weightDecay, reduction, biasInit, loadBalancing, earlyStop,
-                evalSamples, Math.max(1, Math.min(lossLogInterval, s)));
+                evalSamples, Math.max(1, Math.min(lossLogInterval, s)), routerGradient);
     }
 
     public TrainingConfig withBatch(int b) {
         return new TrainingConfig(b, steps, learningRate, weightDecay, reduction, biasInit, loadBalancing, earlyStop,
-                evalSamples, lossLogInterval);
+                evalSamples, lossLogInterval, routerGradient);
     }
 
     public TrainingConfig withLoadBalancing(double alpha) {
         return new TrainingConfig(batch, steps, learningRate, weightDecay, reduction, biasInit, alpha, earlyStop,
-                evalSamples, lossLogInterval);
+                evalSamples, lossLogInterval, routerGradient);
     }
 
     public TrainingConfig withReduction(LossReduction r) {
         return new TrainingConfig(batch, steps, learningRate, weightDecay, r, biasInit, loadBalancing, earlyStop,
-                evalSamples, lossLogInterval);
+                evalSamples, lossLogInterval, routerGradient);
     }
 
     public TrainingConfig withBiasInit(BiasInit b) {
         return new TrainingConfig(batch, steps, learningRate, weightDecay, reduction, b, loadBalancing, earlyStop,
-                evalSamples, lossLogInterval);
+                evalSamples, lossLogInterval, routerGradient);
     }
 
     public TrainingConfig withWeightDecay(double wd) {
         return new TrainingConfig(batch, steps, learningRate, wd, reduction, biasInit, loadBalancing, earlyStop,
-                evalSamples, lossLogInterval);
+                evalSamples, lossLogInterval, routerGradient);
+    }
+
+    public TrainingConfig withRouterGradient(RouterGradient g) {
+        return new TrainingConfig(batch, steps, learningRate, weightDecay, reduction, biasInit, loadBalancing, earlyStop,
+                evalSamples, lossLogInterval, g);
     }
 
     public TrainingConfig withEarlyStop(EarlyStop e) {
         return new TrainingConfig(batch, steps, learningRate, weightDecay, reduction, biasInit, loadBalancing, e,
-                evalSamples, lossLogInterval);
+                evalSamples, lossLogInterval, routerGradient);
     }
 
     /**
-     * The MoE paper's Fig 5 schedule: each step whose training loss is below {@code decayBelow} multiplies that
-     * instance's learning rate by {@code decayFactor} (compounding), and training stops once the loss is below
-     * {@code stopBelow}.
+     * The MoE paper's Fig 5 schedule ({@code other_optimize}): every step first applies its update at the current
+     * rate; then a training loss below {@code decayBelow} multiplies that instance's learning rate by
+     * {@code decayFactor} for the following steps (compounding), and a loss below {@code stopBelow} ends training.
      */
     public record EarlyStop(double stopBelow, double decayBelow, double decayFactor) {
         public EarlyStop {

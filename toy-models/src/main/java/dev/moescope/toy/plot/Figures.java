@@ -2,6 +2,8 @@ package dev.moescope.toy.plot;
 
 import dev.moescope.core.error.MoescopeException;
 import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
 import org.knowm.xchart.XYChart;
 import org.knowm.xchart.XYChartBuilder;
 import org.knowm.xchart.XYSeries;
@@ -178,32 +180,62 @@ public final class Figures {
         write(img, file);
     }
 
-    /** Categorical maps (router regions, analytic classes): cell value → palette colour. */
+    /**
+     * Categorical maps side by side (one colour per category, e.g. the top-1 expert per cell), with a colour key for
+     * {@code keyLabel} 0, 1, ….
+     */
     public static void categoricalMaps(Path file, String title, List<int[][]> maps, List<String> titles,
                                        String axes) {
+        categoricalMaps(file, title, maps, titles, axes, maps.size(), "expert");
+    }
+
+    /**
+     * As {@link #categoricalMaps(Path, String, List, List, String)}, {@code perRow} maps per row (smaller cells
+     * when more than four), and a key naming category c "{@code keyLabel} c".
+     */
+    public static void categoricalMaps(Path file, String title, List<int[][]> maps, List<String> titles,
+                                       String axes, int perRow, String keyLabel) {
         int rows = maps.get(0).length;
         int cols = maps.get(0)[0].length;
-        int cell = Math.max(1, Math.min(4, 250 / Math.max(rows, cols)));
+        int cell = perRow > 4 ? 1 : Math.max(1, Math.min(4, 250 / Math.max(rows, cols)));
         int pw = cols * cell;
-        int width = 40 + maps.size() * (pw + 40);
-        int height = 90 + rows * cell;
+        int ph = rows * cell;
+        int panelRows = (maps.size() + perRow - 1) / perRow;
+        int categories = 0;
+        for (int[][] m : maps) {
+            for (int[] row : m) {
+                for (int v : row) {
+                    categories = Math.max(categories, v + 1);
+                }
+            }
+        }
+        int width = Math.max(40 + Math.min(perRow, maps.size()) * (pw + 40), 60 + categories * 90);
+        int height = 50 + panelRows * (ph + 40) + 30;
         BufferedImage img = canvas(width, height);
         Graphics2D g = graphics(img);
         g.setFont(TITLE);
         g.drawString(title, 20, 20);
         for (int p = 0; p < maps.size(); p++) {
-            int x0 = 40 + p * (pw + 40);
+            int x0 = 40 + (p % perRow) * (pw + 40);
+            int y0 = 50 + (p / perRow) * (ph + 40);
             int[][] m = maps.get(p);
             for (int r = 0; r < rows; r++) {
                 for (int c = 0; c < cols; c++) {
                     g.setColor(Colours.category(m[r][c]));
-                    g.fillRect(x0 + c * cell, 50 + r * cell, cell, cell);
+                    g.fillRect(x0 + c * cell, y0 + r * cell, cell, cell);
                 }
             }
             g.setColor(Color.BLACK);
             g.setFont(LABEL);
-            g.drawString(titles.get(p), x0, 45);
-            g.drawString(axes, x0, 50 + rows * cell + 15);
+            g.drawString(titles.get(p), x0, y0 - 5);
+            g.drawString(axes, x0, y0 + ph + 15);
+        }
+        int ky = height - 15;
+        for (int c = 0; c < categories; c++) {
+            g.setColor(Colours.category(c));
+            g.fillRect(40 + c * 90, ky - 10, 12, 12);
+            g.setColor(Color.BLACK);
+            g.drawString(keyLabel + " " + c, 56 + c * 90, ky);
         }
         write(img, file);
     }
@@ -318,6 +350,79 @@ public final class Figures {
             g.drawString(names.get(i), x, bottom + 15);
         }
         write(img, file);
+    }
+
+    /**
+     * One panel of a grouped bar chart: a bar per series in each category, e.g. mean usage of the experts with k
+     * monosemantic features under each input condition.
+     */
+    public record BarGroupPanel(String title, String xLabel, String yLabel, List<String> categories,
+                                Map<String, double[]> series) {
+    }
+
+    /**
+     * Grouped bar charts side by side (xchart), under an overall title and above a caption that says what is
+     * plotted (wrapped to the image width). Used for the Table 1 expert-usage figure.
+     */
+    public static void groupedBars(Path file, String title, List<BarGroupPanel> panels, String caption) {
+        int panelW = 620;
+        int panelH = 480;
+        List<BufferedImage> charts = new java.util.ArrayList<>();
+        for (BarGroupPanel p : panels) {
+            CategoryChart chart = new CategoryChartBuilder().width(panelW).height(panelH).title(p.title())
+                    .xAxisTitle(p.xLabel()).yAxisTitle(p.yLabel()).build();
+            chart.getStyler().setChartBackgroundColor(Color.WHITE);
+            chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideS);
+            chart.getStyler().setLegendLayout(org.knowm.xchart.style.Styler.LegendLayout.Horizontal);
+            chart.getStyler().setYAxisMin(0.0);
+            chart.getStyler().setYAxisMax(1.0);
+            chart.getStyler().setYAxisDecimalPattern("0.00");
+            int ci = 0;
+            for (Map.Entry<String, double[]> e : p.series().entrySet()) {
+                List<Double> ys = new java.util.ArrayList<>();
+                for (double v : e.getValue()) {
+                    ys.add(v);
+                }
+                chart.addSeries(e.getKey(), p.categories(), ys).setFillColor(Colours.category(ci++));
+            }
+            charts.add(BitmapEncoder.getBufferedImage(chart));
+        }
+        int width = panelW * panels.size();
+        List<String> lines = wrap(caption, LABEL, width - 40);
+        int height = 40 + panelH + 20 + lines.size() * 16 + 10;
+        BufferedImage img = canvas(width, height);
+        Graphics2D g = graphics(img);
+        g.setFont(TITLE);
+        g.drawString(title, 20, 25);
+        for (int i = 0; i < charts.size(); i++) {
+            g.drawImage(charts.get(i), i * panelW, 40, null);
+        }
+        g.setFont(LABEL);
+        for (int i = 0; i < lines.size(); i++) {
+            g.drawString(lines.get(i), 20, 40 + panelH + 20 + i * 16);
+        }
+        write(img, file);
+    }
+
+    /** Greedy word wrap of {@code text} to {@code maxWidth} pixels in {@code font}. */
+    private static List<String> wrap(String text, Font font, int maxWidth) {
+        BufferedImage probe = new BufferedImage(1, 1, BufferedImage.TYPE_INT_RGB);
+        java.awt.FontMetrics fm = probe.createGraphics().getFontMetrics(font);
+        List<String> out = new java.util.ArrayList<>();
+        StringBuilder line = new StringBuilder();
+        for (String word : text.split(" ")) {
+            String next = line.length() == 0 ? word : line + " " + word;
+            if (fm.stringWidth(next) > maxWidth && line.length() > 0) {
+                out.add(line.toString());
+                line = new StringBuilder(word);
+            } else {
+                line = new StringBuilder(next);
+            }
+        }
+        if (line.length() > 0) {
+            out.add(line.toString());
+        }
+        return out;
     }
 
     private static BufferedImage canvas(int w, int h) {

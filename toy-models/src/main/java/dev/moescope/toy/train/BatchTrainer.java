@@ -69,7 +69,8 @@ public final class BatchTrainer {
             List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < pool; t++) {
                 futures.add(exec.submit(() -> {
-                    ToyKernel kernel = new ToyKernel(arch, Math.max(config.batch(), 1024));
+                    ToyKernel kernel = new ToyKernel(arch, Math.max(config.batch(), 1024), true,
+                            config.routerGradient());
                     int inst;
                     while (!failed.get() && (inst = next.getAndIncrement()) < count) {
                         try {
@@ -146,15 +147,17 @@ public final class BatchTrainer {
                 log[step / config.lossLogInterval()] = (float) loss;
             }
             step++;
-            if (early != null && loss < early.stopBelow()) {
-                break; // converged: keep these weights
-            }
-            if (early != null && loss < early.decayBelow()) {
-                lr *= early.decayFactor();
-            }
             kernel.adamW(weights, 0, step, lr, config.weightDecay());
             if ((step & 63) == 0) {
                 done.addAndGet(64);
+            }
+            // the authors' order: this batch's update uses the current rate; a low loss lowers the rate from the
+            // next step on and, below the stop threshold, ends training after this update
+            if (early != null && loss < early.decayBelow()) {
+                lr *= early.decayFactor();
+            }
+            if (early != null && loss < early.stopBelow()) {
+                break;
             }
         }
         done.addAndGet((step & 63) + (config.steps() - step));

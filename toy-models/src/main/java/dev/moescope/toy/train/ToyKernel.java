@@ -2,6 +2,7 @@ package dev.moescope.toy.train;
 
 import dev.moescope.toy.model.Architecture;
 import dev.moescope.toy.model.LossReduction;
+import dev.moescope.toy.model.RouterGradient;
 import dev.moescope.toy.model.ToyWeights;
 
 /**
@@ -28,6 +29,8 @@ public final class ToyKernel {
     static final int BATCH_MAJOR_MAX_WEIGHTS = 64;
 
     private final Architecture arch;
+    /** Top-1 router gets PyTorch's float32 residue a/p − a·(1/p) instead of the exact 0. */
+    private final boolean torchResidue;
     /** Tiny top-1 models: vectorise across the batch instead of looping over samples (see {@link #batchMajorStep}). */
     private final boolean batchMajor;
     private float[] xT;
@@ -89,7 +92,17 @@ public final class ToyKernel {
      * the tiny top-1 shapes that would use the batch-major one (tests compare the two).
      */
     public ToyKernel(Architecture arch, int maxBatch, boolean allowBatchMajor) {
+        this(arch, maxBatch, allowBatchMajor, RouterGradient.EXACT);
+    }
+
+    /**
+     * As {@link #ToyKernel(Architecture, int, boolean)}, with the top-1 router gradient {@code routerGradient}:
+     * exactly zero, or PyTorch's float32 residue of the renormalisation (see {@link RouterGradient}).
+     */
+    public ToyKernel(Architecture arch, int maxBatch, boolean allowBatchMajor, RouterGradient routerGradient) {
         this.arch = arch;
+        this.torchResidue = routerGradient == RouterGradient.PYTORCH_FLOAT32 && arch.active() == 1
+                && arch.experts() > 1;
         this.batchMajor = allowBatchMajor && arch.active() == 1
                 && (long) arch.experts() * arch.features() * arch.hidden() <= BATCH_MAJOR_MAX_WEIGHTS;
         this.n = arch.features();
@@ -464,17 +477,32 @@ public final class ToyKernel {
                 }
             }
         }
-        if (experts > 1 && lbAlpha > 0) {
-            // ∂LB/∂p_{s,e} = α·E·f_e/B; softmax backward: ds_e = p_e (dp_e − Σ_f p_f dp_f)
+        if (experts > 1 && (lbAlpha > 0 || torchResidue)) {
+            // ∂LB/∂p_{s,e} = α·E·f_e/B (plus, emulating PyTorch, the top-1 residue on the selected expert);
+            // softmax backward: ds_e = p_e (dp_e − Σ_f p_f dp_f)
             float lbGrad = (float) (lbAlpha * experts / B);
             for (int s = 0; s < B; s++) {
+                int top = 0;
+                float residue = 0f;
+                if (torchResidue) {
+                    while (bmMask[top * st + s] == 0f) {
+                        top++;
+                    }
+                    float a0 = 0f; // ∂L/∂g̃_top = Σ_i ∂L/∂x'_i · ReLU(z_top,i)
+                    for (int i = 0; i < n; i++) {
+                        a0 += bmGx[i * st + s] * Math.max(bmZ[(top * n + i) * st + s], 0f);
+                    }
+                    residue = torchTopOneResidue(a0, bmP[top * st + s]);
+                }
                 float dot = 0f;
                 for (int e = 0; e < experts; e++) {
-                    dot += bmP[e * st + s] * lbGrad * dispatched[e];
+                    float dpe = lbGrad * dispatched[e] + (e == top ? residue : 0f);
+                    dot += bmP[e * st + s] * dpe;
                 }
                 for (int e = 0; e < experts; e++) {
                     float pe = bmP[e * st + s];
-                    bmMask[e * st + s] = pe * (lbGrad * dispatched[e] - dot); // reuse: ds
+                    float dpe = lbGrad * dispatched[e] + (e == top ? residue : 0f);
+                    bmMask[e * st + s] = pe * (dpe - dot); // reuse: ds
                 }
             }
             for (int e = 0; e < experts; e++) {
@@ -716,7 +744,7 @@ public final class ToyKernel {
         boolean any = false;
         for (int r = 0; r < k; r++) {
             // top-1: routeWeight = p/p = 1 exactly, so a − abar = 0 exactly
-            float d = (a[r] - abar) / picked;
+            float d = torchResidue ? torchTopOneResidue(a[0], picked) : (a[r] - abar) / picked;
             dp[selected[s * k + r]] = d;
             any |= d != 0f;
         }
@@ -743,6 +771,14 @@ public final class ToyKernel {
                 gG[go + nzIndex[t]] += ds * nzValue[t];
             }
         }
+    }
+
+    /**
+     * PyTorch's ∂L/∂p of the selected expert for top-1, from autograd of {@code p / s} with s = p: the numerator
+     * gives a/s, the denominator −a·((p/s)/s) = −a·(1/p); in float32 these differ by about an ulp of a/p.
+     */
+    public static float torchTopOneResidue(float a, float p) {
+        return a / p - a * ((p / p) / p);
     }
 
     /** Clears the AdamW moments before a new instance. */
