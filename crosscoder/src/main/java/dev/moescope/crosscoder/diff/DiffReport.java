@@ -69,9 +69,11 @@ public final class DiffReport {
         figures.add(figure(DiffPlots.DENSITY, "Log10 activation density of live latents per class. The paper expects "
                 + "the MoE-specific curve to the right of the shared ones and the dense-specific curve to their left."));
         DiffPlots.cosine(r, dir.resolve(DiffPlots.COSINE));
-        figures.add(figure(DiffPlots.COSINE, "Cosine between a latent's decoder vectors in the two models. Emergent "
-                + "shared latents should mostly be near 1 (the same direction in both); low cosines among shared "
-                + "latents mean the models represent the concept differently."));
+        figures.add(figure(DiffPlots.COSINE, "Cosine between a latent's decoder vectors in the two models. It means "
+                + "something only when both models share a residual basis (a model and its fine-tune, as in Lindsey "
+                + "et al.): then emergent shared latents sit near 1. Two independently trained models (an MoE and a "
+                + "dense model) have unrelated bases, so cosines near 0 are expected there and say nothing about "
+                + "sharing; the designated shared latents are 1 only because their decoders are tied."));
         if (r.experts() != null) {
             DiffPlots.experts(r, dir.resolve(DiffPlots.EXPERTS));
             figures.add(figure(DiffPlots.EXPERTS, "How concentrated the MoE's routing is on the tokens where a latent "
