@@ -137,7 +137,7 @@ class CrosscoderDiffCliTest {
 
     /** A store of {@code docs} documents of 32 tokens, width {@code d}; token ids r % 40 except at {@code badRow}. */
     private static void store(Path dir, String model, String tokenizer, int d, int docs, long seed, long badRow) {
-        StoreSpec spec = StoreSpec.builder(new Identity(model, "0"), new Identity(tokenizer, "0"))
+        StoreSpec spec = StoreSpec.builder(new Identity(model, "0"), new Identity(tokenizer, ""))
                 .hook(HOOK, d).hook("blocks.1.resid_post", d + 1).batchRows(32).shardRows(256).build();
         Random r = new Random(seed);
         try (StoreWriter w = StoreWriter.create(dir, spec, Provenance.start("test store").build())) {
