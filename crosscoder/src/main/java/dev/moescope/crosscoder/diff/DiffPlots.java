@@ -58,15 +58,15 @@ final class DiffPlots {
             for (int i = 0; i < y.length; i++) {
                 y[i] = d.counts()[i];
             }
-            step(c, DiffReport.label(r, k) + " (" + s.live() + ")", d.binLowerEdges()[0], d.binWidth(), y);
+            step(c, k, DiffReport.label(r, k) + " (" + s.live() + ")", d.binLowerEdges()[0], d.binWidth(), y);
         }
         Plots.save(c, png);
     }
 
     /** Histograms of the decoder cosine between the sources, per class (designated shared excluded: all at 1). */
     static void cosine(ModelDiff.Result r, Path png) {
-        XYChart c = chart("Decoder cosine between " + r.sourceModels().get(0) + " and " + r.sourceModels().get(1)
-                        + " by class (designated shared excluded: 1 by construction)",
+        XYChart c = chart("Decoder cosine, " + r.sourceModels().get(0) + " vs " + r.sourceModels().get(1)
+                        + ", by class (designated shared excluded)",
                 "cos(d_A, d_B)", "latents per bin (width 0.05)");
         for (LatentClass k : LatentClass.values()) {
             if (k == LatentClass.SHARED_DESIGNATED) {
@@ -82,7 +82,7 @@ final class DiffPlots {
                 }
             }
             if (n > 0) {
-                step(c, DiffReport.label(r, k) + " (" + n + ")", -1, 0.05, counts);
+                step(c, k, DiffReport.label(r, k) + " (" + n + ")", -1, 0.05, counts);
             }
         }
         Plots.save(c, png);
@@ -91,8 +91,13 @@ final class DiffPlots {
     /** Histograms of the expert concentration (KL from the base routing, bits) per class. */
     static void experts(ModelDiff.Result r, Path png) {
         ExpertContext e = r.experts();
-        double max = Math.log(e.experts()) / Math.log(2) * 2;
-        double width = max / 40;
+        double max = 0.1;
+        for (int i = 0; i < r.decoders().classes().length; i++) {
+            if (r.activity().fires()[i] >= ExpertContext.MIN_FIRES) {
+                max = Math.max(max, e.profile(i, 1).klBits());
+            }
+        }
+        double width = max * 1.05 / 40;
         XYChart c = chart(String.format("Expert concentration at MoE layer %d of %s, latents firing >= %d times",
                         e.layer(), r.sourceModels().get(r.moeSource()), ExpertContext.MIN_FIRES),
                 "KL(expert distribution on the latent's tokens || base rate)  [bits]", "latents per bin");
@@ -108,7 +113,7 @@ final class DiffPlots {
                 n++;
             }
             if (n > 0) {
-                step(c, DiffReport.label(r, k) + " (" + n + ")", 0, width, counts);
+                step(c, k, DiffReport.label(r, k) + " (" + n + ")", 0, width, counts);
             }
         }
         Plots.save(c, png);
@@ -122,14 +127,30 @@ final class DiffPlots {
         return c;
     }
 
+    /** One colour per class in every plot. */
+    private static java.awt.Color colour(LatentClass k) {
+        return switch (k) {
+            case SHARED_DESIGNATED -> new java.awt.Color(0x1f77b4);
+            case SHARED -> new java.awt.Color(0x2ca02c);
+            case A_SPECIFIC -> new java.awt.Color(0xd62728);
+            case B_SPECIFIC -> new java.awt.Color(0x9467bd);
+            case OTHER -> new java.awt.Color(0x7f7f7f);
+        };
+    }
+
+    /** As {@link #step(XYChart, String, double, double, double[])}, in the class's colour. */
+    private static void step(XYChart c, LatentClass k, String name, double lo, double width, double[] counts) {
+        step(c, name, lo, width, counts).setLineColor(colour(k));
+    }
+
     /** A histogram as a step line: bin i spans [lo + i·width, lo + (i+1)·width). */
-    private static void step(XYChart c, String name, double lo, double width, double[] counts) {
+    private static XYSeries step(XYChart c, String name, double lo, double width, double[] counts) {
         double[] x = new double[counts.length + 1];
         double[] y = new double[counts.length + 1];
         for (int i = 0; i <= counts.length; i++) {
             x[i] = lo + i * width;
             y[i] = counts[Math.min(i, counts.length - 1)];
         }
-        c.addSeries(name, x, y);
+        return c.addSeries(name, x, y);
     }
 }
