@@ -41,13 +41,14 @@ public final class Claims {
         int nDense = stats.get(r.denseSpecific()).latents();
         int[] bands = bandCounts(r);
         RelativeNorms rules = r.options().rules();
+        double p = signTest(nMoe, nMoe + nDense);
         out.add(new Claim("The MoE learns fewer unique (model-specific) latents than the dense model",
-                "MoE-specific < dense-specific",
-                String.format("MoE-specific (%s) %d vs dense-specific (%s) %d of %d latents at r <= %.3f / r >= %.3f;"
-                                + " at the %.1f/%.1f bands %d vs %d",
-                        moe, nMoe, dense, nDense, r.decoders().r().length, 1 - rules.specific(), rules.specific(),
+                "MoE-specific < dense-specific, significantly (one-sided sign test p < 0.05)",
+                String.format("MoE-specific (%s) %d vs dense-specific (%s) %d of %d latents at r <= %.3f / r >= %.3f"
+                                + " (sign test p = %.3g); at the %.1f/%.1f bands %d vs %d",
+                        moe, nMoe, dense, nDense, r.decoders().r().length, 1 - rules.specific(), rules.specific(), p,
                         rules.sharedLow(), rules.sharedHigh(), bands[r.moeSource()], bands[1 - r.moeSource()]),
-                nMoe == 0 && nDense == 0 ? null : nMoe < nDense));
+                nMoe == 0 && nDense == 0 ? null : nMoe < nDense && p < 0.05));
 
         ClassStats sMoe = stats.get(r.moeSpecific());
         ClassStats sDense = stats.get(r.denseSpecific());
@@ -78,6 +79,23 @@ public final class Claims {
                         : exact + " of " + n + " designated latents exactly at r = 0.5, cos = 1",
                 n == 0 ? null : exact == n));
         return out;
+    }
+
+    /**
+     * One-sided sign test: the probability of at most {@code k} of {@code n} specific latents falling on one side
+     * when each side is equally likely ({@code P(X <= k)}, X ~ Binomial(n, 1/2)); 1 when n = 0.
+     */
+    static double signTest(int k, int n) {
+        double logHalf = n * Math.log(0.5);
+        double sum = 0;
+        double logChoose = 0; // log C(n, 0)
+        for (int i = 0; i <= k; i++) {
+            if (i > 0) {
+                logChoose += Math.log(n - i + 1) - Math.log(i);
+            }
+            sum += Math.exp(logChoose + logHalf);
+        }
+        return Math.min(1, sum);
     }
 
     /** Latents (excluding designated) with r below the shared band [0] and above it [1]. */
