@@ -24,7 +24,7 @@ import java.util.Map;
  * @param k                  the training k (batch top-k winners per token)
  * @param shared             designated shared latents (the first {@code shared})
  * @param selection          how decoder norms weighted the selection ranking (and so θ)
- * @param seed               the training seed (also the seed of the document split)
+ * @param seed               the seed of the document split (the paired source's recorded seed, else the config's)
  * @param stores             the stores it was trained on, in source order (empty for synthetic training)
  * @param hooks              the hook of each store
  * @param validationFraction share of documents training held out, or NaN when it held none (synthetic data)
@@ -82,8 +82,27 @@ public record CrosscoderRun(Path dir, CrosscoderWeights weights, int k, int shar
             throw MoescopeException.badInput(dir.resolve(WEIGHTS), "records " + stores.size() + " stores but holds "
                     + w.sources() + " sources");
         }
-        double fraction = params.containsKey("validation_fraction")
-                ? Double.parseDouble(params.get("validation_fraction")) : Double.NaN;
+        if (params.containsKey("seed")) { // the paired source's seed draws the document split
+            try {
+                seed = Long.parseLong(params.get("seed"));
+            } catch (NumberFormatException e) {
+                throw MoescopeException.badInput(w.file(), "provenance parameter seed is not a number: "
+                        + params.get("seed"));
+            }
+        }
+        double fraction = Double.NaN;
+        if (params.containsKey("validation_fraction")) {
+            try {
+                fraction = Double.parseDouble(params.get("validation_fraction"));
+            } catch (NumberFormatException e) {
+                throw MoescopeException.badInput(w.file(), "provenance parameter validation_fraction is not a number: "
+                        + params.get("validation_fraction"));
+            }
+            if (!(fraction >= 0 && fraction < 1)) {
+                throw MoescopeException.badInput(w.file(), "provenance parameter validation_fraction " + fraction
+                        + " is not in [0, 1)");
+            }
+        }
         return new CrosscoderRun(dir, w, k, shared, sel, seed, List.copyOf(stores), List.copyOf(hooks), fraction,
                 params);
     }
