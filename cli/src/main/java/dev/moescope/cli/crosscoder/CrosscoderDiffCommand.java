@@ -42,8 +42,9 @@ import java.util.concurrent.Callable;
                         + "classes.csv, contexts.csv/json, relative_norms.png, density_by_class.png, "
                         + "decoder_cosine.png, expert_concentration.png (with routing) and report.md."},
         footer = {"", "Example:",
-                "  moescope crosscoder train --store stores/moe --store stores/dense --hook blocks.2.resid_post \\",
-                "      --hook blocks.2.resid_post --latents 768 --k 16 --shared 32 --batch 1024 --steps 2000 --out runs/cc",
+                "  moescope crosscoder train --store stores/moe --store stores/dense \\",
+                "      --hook blocks.2.resid_post --hook blocks.2.resid_post \\",
+                "      --latents 768 --k 16 --shared 32 --batch 1024 --steps 2000 --out runs/cc",
                 "  moescope crosscoder diff runs/cc --out runs/cc/diff",
                 "",
                 "Bad input (exit 3, one line naming the file): a missing or corrupt run, stores of different "
