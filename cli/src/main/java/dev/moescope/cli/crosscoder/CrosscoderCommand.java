@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "crosscoder",
         mixinStandardHelpOptions = true,
         description = {"BatchTopK crosscoders: diff how an MoE and a dense model organise features.", "Train jointly on paired stores recorded on the same tokens, then classify latents."},
-        subcommands = {CrosscoderTrainCommand.class})
+        subcommands = {CrosscoderTrainCommand.class, CrosscoderDiffCommand.class})
 public final class CrosscoderCommand implements Runnable {
 
     @CommandLine.Spec

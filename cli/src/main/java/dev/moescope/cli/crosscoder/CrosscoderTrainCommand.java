@@ -131,6 +131,10 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        if (shared > latents) { // bad input (exit 3), checked before the config's usage checks
+            throw dev.moescope.core.error.MoescopeException.badInput("--shared " + shared + " is larger than --latents "
+                    + latents + ": at most F latents can be designated shared");
+        }
         CrosscoderConfig d = CrosscoderConfig.defaults(latents, k, shared, batch, steps, common.seed);
         CrosscoderConfig config = new CrosscoderConfig(latents, k, shared, batch, steps, lr,
                 warmup >= 0 ? warmup : d.warmupSteps(), auxkAlpha, kAux, sparsityPenalty,

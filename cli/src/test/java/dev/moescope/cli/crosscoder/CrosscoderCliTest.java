@@ -22,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code moescope crosscoder train} end to end on two stores written on the same tokens, and its bad inputs:
- * misaligned stores (exit 3), a shared count above F (exit 2), a hook count that does not match (exit 2); one line
+ * misaligned stores (exit 3), a shared count above F (exit 3), a hook count that does not match (exit 2); one line
  * each, nothing written.
  */
 class CrosscoderCliTest {
@@ -102,11 +102,11 @@ class CrosscoderCliTest {
     }
 
     @Test
-    void sharedAboveLatentsAndUnpairedHooksAreUsageErrors(@TempDir Path tmp) {
+    void sharedAboveLatentsIsBadInputAndUnpairedHooksAUsageError(@TempDir Path tmp) {
         store(tmp.resolve("moe"), "moe", 12, 10, 1, -1);
         store(tmp.resolve("dense"), "dense", 12, 10, 2, -1);
         Path run = tmp.resolve("run");
-        assertOneLineError(run(train(tmp.resolve("moe"), tmp.resolve("dense"), run, "33")), 2, "shared");
+        assertOneLineError(run(train(tmp.resolve("moe"), tmp.resolve("dense"), run, "33")), 3, "--shared 33");
         assertOneLineError(run("crosscoder", "train", "--store", tmp.resolve("moe").toString(), "--store",
                 tmp.resolve("dense").toString(), "--hook", HOOK, "--latents", "32", "--k", "4", "--out",
                 run.toString()), 2, "one --hook per --store");

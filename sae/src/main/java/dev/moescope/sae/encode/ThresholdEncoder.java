@@ -71,6 +71,16 @@ public final class ThresholdEncoder implements AutoCloseable {
 
     /** {@code f = pre·[pre > θ]} (and pre > 0) of a row-major {@code rows x latents} pre-activation matrix. */
     public static SparseCodes thresholdCodes(FloatBuffer pre, int rows, int latents, float theta) {
+        return thresholdCodes(pre, rows, latents, theta, null);
+    }
+
+    /**
+     * As {@link #thresholdCodes(FloatBuffer, int, int, float)} with a per-latent {@code rankScale} (may be null):
+     * latent i fires where {@code pre_i·rankScale_i > θ}, keeping the unscaled {@code pre_i} as its value. This is
+     * the inference rule of a crosscoder trained with decoder-norm-weighted selection ({@code BatchTopK}'s
+     * {@code rankScale}), whose θ tracks the smallest selected <em>scaled</em> value.
+     */
+    public static SparseCodes thresholdCodes(FloatBuffer pre, int rows, int latents, float theta, float[] rankScale) {
         int[] rowPtr = new int[rows + 1];
         int[] cols = new int[Math.max(16, rows * 16)];
         float[] vals = new float[cols.length];
@@ -80,7 +90,8 @@ public final class ThresholdEncoder implements AutoCloseable {
             pre.get(b * latents, row, 0, latents);
             for (int i = 0; i < latents; i++) {
                 float v = row[i];
-                if (v > theta && v > 0) {
+                float rank = rankScale == null ? v : v * rankScale[i];
+                if (rank > theta && v > 0) {
                     if (o == cols.length) {
                         cols = java.util.Arrays.copyOf(cols, o * 2);
                         vals = java.util.Arrays.copyOf(vals, o * 2);

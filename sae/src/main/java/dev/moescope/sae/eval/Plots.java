@@ -55,7 +55,8 @@ public final class Plots {
         save(c, png);
     }
 
-    private static void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path png) {
+    /** Writes {@code chart} as a PNG at {@code png} (the ".png" suffix is XChart's to add); failures are one line. */
+    public static void save(org.knowm.xchart.internal.chartpart.Chart<?, ?> chart, Path png) {
         try {
             String name = png.toString();
             BitmapEncoder.saveBitmap(chart, name.endsWith(".png") ? name.substring(0, name.length() - 4) : name,
