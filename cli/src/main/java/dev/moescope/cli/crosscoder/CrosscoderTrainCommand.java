@@ -48,7 +48,8 @@ import java.util.concurrent.Callable;
                 "  moescope crosscoder train --store /tmp/d/stores/moe --store /tmp/d/stores/dense \\",
                 "      --hook blocks.2.resid_post --hook blocks.2.resid_post --latents 256 --k 8 --shared 16 \\",
                 "      --batch 256 --steps 500 --out runs/cc",
-                "  moescope crosscoder train ...same options... --steps 1000 --resume --out runs/cc   (continue to 1000)"})
+                "  # continue the same run to step 1000 (same options otherwise):",
+                "  moescope crosscoder train ... --steps 1000 --resume --out runs/cc"})
 public final class CrosscoderTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

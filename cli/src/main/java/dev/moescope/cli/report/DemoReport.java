@@ -22,6 +22,7 @@ public final class DemoReport {
     public static final String TOY_FIG4 = "toy.fig4";
     public static final String PROBE_INSPECT = "probe.inspect";
     public static final String PROBE_LENS = "probe.lens";
+    public static final String PROBE_EXPERTS = "probe.experts";
     public static final String STORE_MOE = "store.moe";
     public static final String STORE_DENSE = "store.dense";
     public static final String PROBE_ANALYSIS = "probe.analysis";

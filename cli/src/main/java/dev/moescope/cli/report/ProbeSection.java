@@ -27,6 +27,7 @@ final class ProbeSection {
                 + "activations per token.");
         inspect(h, run.stage(DemoReport.PROBE_INSPECT));
         lens(h, run.stage(DemoReport.PROBE_LENS));
+        experts(h, run.stage(DemoReport.PROBE_EXPERTS));
         stores(h, run);
         routing(h, run.stage(DemoReport.PROBE_ANALYSIS));
         h.raw("</section>\n");
@@ -51,6 +52,19 @@ final class ProbeSection {
             h.table(List.of("layer", "router node", "router logits", "residual before MoE", "MoE output",
                     "residual after"), rows, 99);
         }
+    }
+
+    private static void experts(Html h, DemoRun.Stage s) {
+        h.h(3, "probe-experts", "An expert is (almost) all you need? Single-expert approximation");
+        if (!ReportPage.require(h, s, "Expert probe")) {
+            return;
+        }
+        h.p("The selected experts are recomputed in Java from the model's weights (named in the export sidecar) and "
+                + "checked against the graph's MoE output; then each layer's output is compared with a version that "
+                + "keeps only the top-weighted expert (H\u00b9), under each weighting, and the logit lens is applied to "
+                + "both. Look for: cosines near 1 where the residual stream dominates, and how often the top expert "
+                + "alone decodes to the same next token.");
+        ReportPage.listedFigures(h, s);
     }
 
     private static void lens(Html h, DemoRun.Stage s) {

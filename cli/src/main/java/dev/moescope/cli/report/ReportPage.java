@@ -95,11 +95,6 @@ final class ReportPage {
                             + "and the lens (one model run per top-k variant) dominate; timings include the other "
                             + "work this machine was doing.");
         }
-        List<Doc> notBuilt = run.summary.list("not_yet_built");
-        if (!notBuilt.isEmpty()) {
-            h.raw("<p class=\"missing\">Not built yet, so not run: ");
-            h.text(String.join("; ", notBuilt.stream().map(Doc::toString).toList())).raw(".</p>\n");
-        }
         h.raw("</section>\n");
     }
 

@@ -64,9 +64,23 @@ class DemoStagesTest {
     }
 
     @Test
-    void theCrosscoderDiffStageRunsExactlyWhenTheSubcommandExists() {
-        boolean exists = DemoCommand.crosscoderDiff() != null;
-        assertEquals(exists, stages().stream().anyMatch(s -> s.args().contains("diff")));
-        assertEquals(!exists, DemoCommand.notYetBuilt().stream().anyMatch(n -> n.contains("crosscoder diff")));
+    void theCrosscoderDiffReadsTheTrainedRunAndTheExpertProbeRunsOnTheMoe() {
+        List<DemoCommand.Stage> all = stages();
+        int train = indexOf(all, "crosscoder", "train");
+        int diff = indexOf(all, "crosscoder", "diff");
+        assertTrue(train >= 0 && diff > train, "diff runs after train");
+        String run = all.get(train).args().get(all.get(train).args().indexOf("--out") + 1);
+        assertEquals(run, all.get(diff).args().get(2), "diff reads the run train wrote");
+        assertTrue(indexOf(all, "probe", "experts") >= 0);
+    }
+
+    private static int indexOf(List<DemoCommand.Stage> stages, String group, String verb) {
+        for (int i = 0; i < stages.size(); i++) {
+            List<String> a = stages.get(i).args();
+            if (a.size() > 1 && a.get(0).equals(group) && a.get(1).equals(verb)) {
+                return i;
+            }
+        }
+        return -1;
     }
 }
