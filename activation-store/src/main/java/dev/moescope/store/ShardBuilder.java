@@ -164,7 +164,8 @@ final class ShardBuilder implements AutoCloseable {
             for (int h = 0; h < spec.hooks().size(); h++) {
                 HookSpec hs = spec.hooks().get(h);
                 FixedSizeListVector v = (FixedSizeListVector) hookTables.get(h).root.getVector(0);
-                Columns.putFloats(v, hs.dtype(), batchFill, in.hooks().get(hs.name()), done * hs.width(), take, hs.width());
+                Columns.putFloats(v, hs.dtype(), batchFill, in.hooks().get(hs.name()),
+                        in.hookOffset(hs.name()) + done * hs.width(), take, hs.width());
             }
             for (int r = 0; r < spec.routing().size(); r++) {
                 RoutingSpec rs = spec.routing().get(r);
