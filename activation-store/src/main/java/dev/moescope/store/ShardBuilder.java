@@ -228,8 +228,8 @@ final class ShardBuilder implements AutoCloseable {
     }
 
     /**
-     * Finishes every file of the shard (footers written, bytes forced to disk) and describes it; the caller then
-     * renames the directory into place and updates the manifest.
+     * Finishes every file of the shard (footers written, bytes and the shard directory forced to disk) and
+     * describes it; the caller then renames the directory into place and updates the manifest.
      */
     ShardEntry finish(String directoryName) throws IOException {
         flushBatch();
@@ -243,7 +243,7 @@ final class ShardBuilder implements AutoCloseable {
             t.writer.end(); // footer: the file is complete
             channels.add(t.channel);
         }
-        ChecksummedChannel.forceAll(channels);
+        ChecksummedChannel.forceAll(channels, dir); // the files and their names in the shard directory
         List<FileEntry> files = new ArrayList<>();
         for (Table t : all) {
             t.writer.close();

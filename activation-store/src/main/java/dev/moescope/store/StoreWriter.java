@@ -253,7 +253,6 @@ public final class StoreWriter implements AutoCloseable {
         try {
             ShardEntry entry = s.finish(name);
             s.close();
-            AtomicFiles.syncDirectory(s.dir());
             AtomicFiles.moveAtomically(s.dir(), dir.resolve(name));
             AtomicFiles.syncDirectory(dir);
             Manifest next = manifest.withShard(entry);

@@ -1,12 +1,14 @@
 package dev.moescope.store.arrow;
 
+import dev.moescope.core.json.AtomicFiles;
+
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.io.InterruptedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ExecutionException;
@@ -64,15 +66,21 @@ public final class ChecksummedChannel implements WritableByteChannel {
     }
 
     /**
-     * Forces every channel to disk concurrently and returns when all are durable; the first failure is thrown
-     * after every force has finished.
+     * Forces every channel to disk concurrently, together with {@code directory}'s entries (the files' names; null
+     * for none), and returns when all are durable; the first failure is thrown after every force has finished.
      */
-    public static void forceAll(List<ChecksummedChannel> channels) throws IOException {
+    public static void forceAll(List<ChecksummedChannel> channels, Path directory) throws IOException {
         List<Future<?>> pending = new ArrayList<>();
         for (int i = 1; i < channels.size(); i++) {
             ChecksummedChannel c = channels.get(i);
             pending.add(FSYNC.submit(() -> {
                 c.force();
+                return null;
+            }));
+        }
+        if (directory != null) {
+            pending.add(FSYNC.submit(() -> {
+                AtomicFiles.syncDirectory(directory);
                 return null;
             }));
         }
