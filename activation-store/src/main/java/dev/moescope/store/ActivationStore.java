@@ -217,6 +217,26 @@ public final class ActivationStore implements AutoCloseable {
         }
     }
 
+    /**
+     * Rows {@code [firstRow, firstRow + rows)} of {@code hook} as a read-only view of the memory-mapped file, without
+     * copying; null where there is no such view (the rows span two record batches, or the hook is float16, sparse
+     * or compressed): read a copy with {@link #readHook(String, long, int, float[], int)} then.
+     */
+    public FloatBuffer hookView(String hook, long firstRow, int rows) {
+        HookSpec h = hook(hook);
+        checkRange(firstRow, rows);
+        if (h.sparse() || h.dtype() != Dtype.FLOAT32 || rows == 0) {
+            return null;
+        }
+        Chunk c = chunkOf(firstRow);
+        int from = (int) (firstRow - c.firstRow());
+        if (from + rows > c.rows()) {
+            return null;
+        }
+        FloatBuffer view = hookFile(c.shard(), h).floatView(c.batch(), 0);
+        return view == null ? null : view.slice(from * h.width(), rows * h.width()).asReadOnlyBuffer();
+    }
+
     /** Rows {@code [firstRow, firstRow + rows)} of a sparse hook, in compressed sparse row form. */
     public SparseRows readSparse(String hook, long firstRow, int rows) {
         HookSpec h = hook(hook);

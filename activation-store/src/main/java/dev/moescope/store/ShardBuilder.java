@@ -52,6 +52,8 @@ final class ShardBuilder implements AutoCloseable {
     private final long firstDocument;
     private final List<Table> hookTables = new ArrayList<>();
     private final List<Table> routingTables = new ArrayList<>();
+    /** The tokens table, once {@link #finish} has written it. */
+    private Table tokensTable;
     private int batchFill;
     private long rows;
 
@@ -162,7 +164,8 @@ final class ShardBuilder implements AutoCloseable {
             for (int h = 0; h < spec.hooks().size(); h++) {
                 HookSpec hs = spec.hooks().get(h);
                 FixedSizeListVector v = (FixedSizeListVector) hookTables.get(h).root.getVector(0);
-                Columns.putFloats(v, hs.dtype(), batchFill, in.hooks().get(hs.name()), done * hs.width(), take, hs.width());
+                Columns.putFloats(v, hs.dtype(), batchFill, in.hooks().get(hs.name()),
+                        in.hookOffset(hs.name()) + done * hs.width(), take, hs.width());
             }
             for (int r = 0; r < spec.routing().size(); r++) {
                 RoutingSpec rs = spec.routing().get(r);
@@ -225,31 +228,34 @@ final class ShardBuilder implements AutoCloseable {
     }
 
     /**
-     * Finishes every file of the shard (footers written, bytes forced to disk) and describes it; the caller then
-     * renames the directory into place and updates the manifest.
+     * Finishes every file of the shard (footers written, bytes and the shard directory forced to disk) and
+     * describes it; the caller then renames the directory into place and updates the manifest.
      */
     ShardEntry finish(String directoryName) throws IOException {
         flushBatch();
-        List<FileEntry> files = new ArrayList<>();
-        files.add(writeTokens());
-        for (Table t : hookTables) {
-            files.add(end(t));
+        List<Table> all = new ArrayList<>();
+        tokensTable = writeTokens();
+        all.add(tokensTable);
+        all.addAll(hookTables);
+        all.addAll(routingTables);
+        List<ChecksummedChannel> channels = new ArrayList<>();
+        for (Table t : all) {
+            t.writer.end(); // footer: the file is complete
+            channels.add(t.channel);
         }
-        for (Table t : routingTables) {
-            files.add(end(t));
+        ChecksummedChannel.forceAll(channels, dir); // the files and their names in the shard directory
+        List<FileEntry> files = new ArrayList<>();
+        for (Table t : all) {
+            t.writer.close();
+            t.channel.close();
+            files.add(new FileEntry(t.fileName, t.channel.bytes(), t.channel.crc32c()));
         }
         return new ShardEntry(index, directoryName, firstRow, rows, firstDocument, docIds.size(),
                 docIds.get(docIds.size() - 1), spec.batchRows(), Map.copyOf(domainRows), files);
     }
 
-    private FileEntry end(Table t) throws IOException {
-        t.writer.end();
-        t.writer.close();
-        t.channel.close();
-        return new FileEntry(t.fileName, t.channel.bytes(), t.channel.crc32c());
-    }
-
-    private FileEntry writeTokens() throws IOException {
+    /** Writes the tokens table (footer included, not yet forced); its buffers are released, its file stays open. */
+    private Table writeTokens() throws IOException {
         TableMetadata meta = meta("tokens", null, -1, 0, null);
         Schema schema = StoreSchemas.tokens(spec.tokenText(), meta);
         List<String> domains = new ArrayList<>(new java.util.LinkedHashSet<>(docDomains));
@@ -302,7 +308,11 @@ final class ShardBuilder implements AutoCloseable {
                     t.root.setRowCount(n);
                     t.writer.writeBatch();
                 }
-                return end(t);
+                t.writer.end();
+                return t;
+            } catch (IOException | RuntimeException e) {
+                closeQuietly(t);
+                throw e;
             } finally {
                 t.root.close();
             }
@@ -317,6 +327,9 @@ final class ShardBuilder implements AutoCloseable {
         }
         for (Table t : routingTables) {
             closeQuietly(t);
+        }
+        if (tokensTable != null) {
+            closeQuietly(tokensTable);
         }
     }
 

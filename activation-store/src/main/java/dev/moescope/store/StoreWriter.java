@@ -253,7 +253,6 @@ public final class StoreWriter implements AutoCloseable {
         try {
             ShardEntry entry = s.finish(name);
             s.close();
-            AtomicFiles.syncDirectory(s.dir());
             AtomicFiles.moveAtomically(s.dir(), dir.resolve(name));
             AtomicFiles.syncDirectory(dir);
             Manifest next = manifest.withShard(entry);
@@ -281,9 +280,10 @@ public final class StoreWriter implements AutoCloseable {
             if (v == null) {
                 throw MoescopeException.badInput(dir, "rows lack hook '" + h.name() + "' that the store records");
             }
-            if (v.length < (long) n * h.width()) {
+            int available = v.length - rows.hookOffset(h.name());
+            if (available < (long) n * h.width()) {
                 throw MoescopeException.badInput(dir, "hook '" + h.name() + "' has width " + h.width() + " in the store but "
-                        + n + " rows came with " + v.length + " values (" + (v.length / n) + " per row)");
+                        + n + " rows came with " + available + " values (" + (available / n) + " per row)");
             }
         }
         for (Integer layer : rows.expertIds().keySet()) {

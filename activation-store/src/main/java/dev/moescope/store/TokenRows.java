@@ -25,6 +25,7 @@ public final class TokenRows {
     private final int count;
     private String[] texts;
     private final Map<String, float[]> hooks = new LinkedHashMap<>();
+    private final Map<String, Integer> hookOffsets = new LinkedHashMap<>();
     private final Map<Integer, int[]> expertIds = new LinkedHashMap<>();
     private final Map<Integer, float[]> gateWeights = new LinkedHashMap<>();
 
@@ -48,7 +49,18 @@ public final class TokenRows {
 
     /** Activations of {@code hook}, row-major {@code [n, width]}. */
     public TokenRows hook(String hook, float[] values) {
+        return hook(hook, values, 0);
+    }
+
+    /**
+     * Activations of {@code hook}, row-major {@code [n, width]} starting at index {@code offset} of {@code values}:
+     * rows of a larger array (a batch holding several documents) are appended without copying them out first.
+     */
+    public TokenRows hook(String hook, float[] values, int offset) {
+        Require.notNull("hook values", values);
+        Require.that(offset >= 0 && offset <= values.length, "hook offset", "in [0, " + values.length + "]", offset);
         hooks.put(hook, values);
+        hookOffsets.put(hook, offset);
         return this;
     }
 
@@ -77,6 +89,11 @@ public final class TokenRows {
 
     Map<String, float[]> hooks() {
         return hooks;
+    }
+
+    /** Where {@code hook}'s first row starts in its array. */
+    int hookOffset(String hook) {
+        return hookOffsets.getOrDefault(hook, 0);
     }
 
     Map<Integer, int[]> expertIds() {

@@ -31,6 +31,33 @@ class ShuffledBatchesTest {
     private static final String HOOK = "blocks.0.resid_post";
 
     @Test
+    void mappedViewsAndDecodedCopiesGiveTheSameBatches() {
+        // uncompressed float32 rows are read through views of the mapped file, ZSTD ones through decoded copies:
+        // the same seed must hand out the same rows with the same values either way
+        Path plain = tmp.resolve("plain");
+        Path zstd = tmp.resolve("zstd");
+        TestStores.write(plain, TestStores.spec().build(), SyntheticCorpus.small(4), 120);
+        TestStores.write(zstd, TestStores.spec().compression(StoreCompression.ZSTD).build(), SyntheticCorpus.small(4), 120);
+        try (ActivationStore a = ActivationStore.open(plain); ActivationStore b = ActivationStore.open(zstd)) {
+            assertTrue(a.hookView(HOOK, 0, 8) != null, "uncompressed rows have a mapped view");
+            assertEquals(null, b.hookView(HOOK, 0, 8), "compressed rows have none");
+            for (ShuffleConfig cfg : List.of(ShuffleConfig.training(64, 9).withBufferRows(256),
+                    ShuffleConfig.validation(50, 9))) {
+                try (ShuffledBatches x = a.shuffled(HOOK, cfg); ShuffledBatches y = b.shuffled(HOOK, cfg)) {
+                    int batches = 0;
+                    for (HookBatch bx; (bx = x.next()) != null; batches++) {
+                        HookBatch by = y.next();
+                        assertArrayEquals(by.rowIndex(), bx.rowIndex());
+                        assertArrayEquals(by.values(), bx.values());
+                    }
+                    assertEquals(null, y.next());
+                    assertTrue(batches > 0);
+                }
+            }
+        }
+    }
+
+    @Test
     void trainAndValidationPartitionTheRowsByDocument() {
         Path dir = tmp.resolve("s");
         TestStores.write(dir, TestStores.spec().build(), SyntheticCorpus.small(4), 120);

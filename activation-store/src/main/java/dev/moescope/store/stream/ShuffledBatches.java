@@ -33,7 +33,8 @@ public final class ShuffledBatches implements AutoCloseable {
     private final long[][] plan;      // [i] = {firstRow, rows}
     private int nextPlan;
 
-    // the chunk being consumed
+    // the chunk being consumed: per source a view of the mapped file (no copy) or, where there is none, a copy
+    private java.nio.FloatBuffer[] pendingView;
     private float[][] pending;
     private long[] pendingRows;       // global row of each selected row
     private int[] pendingOffsets;     // offset of each selected row within the chunk
@@ -137,7 +138,11 @@ public final class ShuffledBatches implements AutoCloseable {
         while (n < config.batchRows() && pendingAvailable()) {
             int off = pendingOffsets[pendingNext];
             for (int s = 0; s < widths.length; s++) {
-                System.arraycopy(pending[s], off * widths[s], out[s], n * widths[s], widths[s]);
+                if (pendingView[s] != null) {
+                    pendingView[s].get(off * widths[s], out[s], n * widths[s], widths[s]);
+                } else {
+                    System.arraycopy(pending[s], off * widths[s], out[s], n * widths[s], widths[s]);
+                }
             }
             rows[n++] = pendingRows[pendingNext++];
         }
@@ -172,7 +177,11 @@ public final class ShuffledBatches implements AutoCloseable {
     private void takePending(int slot) {
         int off = pendingOffsets[pendingNext];
         for (int s = 0; s < widths.length; s++) {
-            System.arraycopy(pending[s], off * widths[s], buffer[s], slot * widths[s], widths[s]);
+            if (pendingView[s] != null) {
+                pendingView[s].get(off * widths[s], buffer[s], slot * widths[s], widths[s]);
+            } else {
+                System.arraycopy(pending[s], off * widths[s], buffer[s], slot * widths[s], widths[s]);
+            }
         }
         bufferRow[slot] = pendingRows[pendingNext];
         pendingNext++;
@@ -212,8 +221,15 @@ public final class ShuffledBatches implements AutoCloseable {
         }
         if (pending == null) {
             pending = new float[widths.length][];
+            pendingView = new java.nio.FloatBuffer[widths.length];
         }
         for (int s = 0; s < widths.length; s++) {
+            // rows are copied once, from the mapped file into the shuffle buffer; a copy of the chunk first only
+            // where the file has no view (compressed, float16, sparse)
+            pendingView[s] = stores.get(s).hookView(hooks.get(s).name(), first, rows);
+            if (pendingView[s] != null) {
+                continue;
+            }
             int need = rows * widths[s];
             if (pending[s] == null || pending[s].length < need) {
                 pending[s] = new float[need];
@@ -226,5 +242,6 @@ public final class ShuffledBatches implements AutoCloseable {
     @Override
     public void close() {
         pending = null;
+        pendingView = null;
     }
 }

@@ -13,11 +13,14 @@ import dev.moescope.store.manifest.Manifest;
 
 import java.nio.file.Path;
 import java.util.ArrayDeque;
-import java.util.Arrays;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Writes captured batches to an activation store: one store document per corpus document (its id is the
@@ -30,8 +33,18 @@ import java.util.Map;
  * a run that captures nothing writes nothing. Register {@link #document(Document)} as the corpus probe's document
  * listener. Closing after a failure leaves the committed shards intact (the open document is abandoned as after
  * a crash) so that {@code --resume} continues after them.
+ *
+ * <p>By default the store is written on a background thread fed through a bounded queue ({@link #DEFAULT_QUEUE}
+ * batches), so the model computes the next batch while the previous one is copied into Arrow buffers and written:
+ * one thread consumes the batches in arrival order, so the store is the same, byte for byte, as one written on the
+ * caller's thread ({@code queue = 0}). Memory: at most {@code queue + 2} batches are held. A failure on the writing
+ * thread is rethrown, unchanged, by the next {@link #accept} or by {@link #close}; {@link #abandon} only releases
+ * the store.
  */
 public final class StoreSink implements CaptureSink, AutoCloseable {
+
+    /** Batches that may wait for the writing thread while the model runs ahead. */
+    public static final int DEFAULT_QUEUE = 2;
 
     /**
      * What the store records besides routing.
@@ -48,7 +61,26 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
                           boolean resume, Provenance provenance) {
     }
 
+    /** One batch for the writing thread, with the documents announced before it. */
+    private record Item(List<Document> announced, CapturedBatch batch) {
+    }
+
+    /** Tells the writing thread to stop. */
+    private static final Item END = new Item(List.of(), null);
+
     private final Options options;
+    /** The writing thread's queue; null when writing on the caller's thread. */
+    private final BlockingQueue<Item> queue;
+    private final Thread worker;
+    /** The first failure of the writing thread (then it takes no more batches). */
+    private volatile Throwable failure;
+    /** Set by {@link #abandon()}: the writing thread drops what is still queued. */
+    private volatile boolean abandoning;
+    /** Documents announced since the last batch was handed over (caller's side). */
+    private List<Document> newlyAnnounced = new ArrayList<>();
+    private boolean finished;
+
+    // writing side: touched only by the writing thread, or by the caller after joining it
     /** Documents read but not yet begun in the store, oldest first (bounded by the documents of one batch). */
     private final Deque<Document> announced = new ArrayDeque<>();
     private StoreWriter writer;
@@ -57,8 +89,29 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
     private long rows;
     private long documents;
 
+    /** A sink that writes on a background thread with a queue of {@link #DEFAULT_QUEUE} batches. */
     public StoreSink(Options options) {
+        this(options, DEFAULT_QUEUE);
+    }
+
+    /**
+     * A sink whose writing thread takes up to {@code queue} waiting batches; {@code queue = 0} writes on the
+     * caller's thread inside {@link #accept}.
+     */
+    public StoreSink(Options options, int queue) {
+        if (queue < 0) {
+            throw new IllegalArgumentException("queue must be >= 0, got " + queue);
+        }
         this.options = options;
+        if (queue == 0) {
+            this.queue = null;
+            this.worker = null;
+        } else {
+            this.queue = new ArrayBlockingQueue<>(queue);
+            this.worker = new Thread(this::drain, "moescope-store-writer");
+            this.worker.setDaemon(true); // a caller that dies without closing must not keep the JVM alive
+            this.worker.start();
+        }
     }
 
     /**
@@ -93,11 +146,74 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
 
     /** The corpus probe's document listener. */
     public void document(Document d) {
-        announced.addLast(d);
+        newlyAnnounced.add(d);
     }
 
+    /** Hands {@code b} to the writing thread (waiting while its queue is full), or writes it here. */
     @Override
     public void accept(CapturedBatch b) {
+        if (finished) {
+            throw new IllegalStateException("store sink is closed");
+        }
+        rethrowFailure();
+        Item item = new Item(newlyAnnounced, b);
+        newlyAnnounced = new ArrayList<>();
+        if (queue == null) {
+            write(item);
+            return;
+        }
+        try {
+            while (!queue.offer(item, 50, TimeUnit.MILLISECONDS)) {
+                rethrowFailure(); // the writing thread stopped: it will not make room
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw MoescopeException.failure(options.dir() + ": interrupted while handing a batch to the store writer", e);
+        }
+    }
+
+    /** The writing thread: takes batches in order until {@link #END}; after a failure it only waits for END. */
+    private void drain() {
+        while (true) {
+            Item item;
+            try {
+                item = queue.take();
+            } catch (InterruptedException e) {
+                failure = MoescopeException.failure(options.dir() + ": store writer interrupted", e);
+                return;
+            }
+            if (item == END) {
+                return;
+            }
+            if (failure != null || abandoning) {
+                continue;
+            }
+            try {
+                write(item);
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
+    }
+
+    private void rethrowFailure() {
+        Throwable t = failure;
+        if (t == null) {
+            return;
+        }
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw MoescopeException.failure(options.dir() + ": store writer failed: " + t.getMessage(), t);
+    }
+
+    /** Writes one batch (writing thread, or the caller's without a queue). */
+    private void write(Item item) {
+        announced.addAll(item.announced());
+        CapturedBatch b = item.batch();
         int n = b.tokens().size();
         if (n == 0) {
             return;
@@ -160,8 +276,7 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
             rows.routing(b.layers()[li], e, w);
             if (options.fullLogits()) {
                 int width = b.logits()[li].length / b.tokens().size();
-                rows.hook(HookName.of(b.layers()[li], HookName.ROUTER_LOGITS), slice(b.logits()[li], from * width,
-                        to * width));
+                rows.hook(HookName.of(b.layers()[li], HookName.ROUTER_LOGITS), b.logits()[li], from * width);
             }
         }
         for (Map.Entry<String, float[]> h : b.hooks().entrySet()) {
@@ -171,16 +286,11 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
                 throw MoescopeException.badInput(options.dir(), "hook " + h.getKey() + " has width " + width
                         + " in the model but " + spec.width() + " in the store");
             }
-            rows.hook(h.getKey(), slice(h.getValue(), from * width, to * width));
+            rows.hook(h.getKey(), h.getValue(), from * width);
         }
         writer.append(rows);
         nextPosition += n;
         this.rows += n;
-    }
-
-    /** Rows [from, to) of a row-major array; the array itself when that is all of it (one document per batch). */
-    private static float[] slice(float[] values, int from, int to) {
-        return from == 0 && to == values.length ? values : Arrays.copyOfRange(values, from, to);
     }
 
     private void open(CapturedBatch b) {
@@ -201,7 +311,7 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
                 : StoreWriter.create(options.dir(), s, options.provenance());
     }
 
-    /** Rows written by this sink (this run). */
+    /** Rows written by this sink (this run); final once the sink is closed. */
     public long rows() {
         return rows;
     }
@@ -211,14 +321,27 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
         return documents;
     }
 
-    /** Whether a store was opened (something was captured). */
+    /** Whether a store was opened (something was captured); final once the sink is closed. */
     public boolean opened() {
         return writer != null;
     }
 
-    /** Ends the open document and commits; after a failure, call {@link #abandon()} instead. */
+    /**
+     * Waits for the writing thread to write every queued batch, then ends the open document and commits; after a
+     * failure, call {@link #abandon()} instead. Rethrows a failure of the writing thread (after releasing the store
+     * as {@link #abandon()} does).
+     */
     @Override
     public void close() {
+        if (finished) {
+            return;
+        }
+        stopWorker();
+        finished = true;
+        if (failure != null) {
+            releaseAbandoned();
+            rethrowFailure();
+        }
         if (writer == null) {
             return;
         }
@@ -234,12 +357,48 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
     }
 
     /**
-     * Releases the store after a failed run: the open document is not ended, so its uncommitted shard is
-     * abandoned exactly as after a crash and the committed shards stay for a resume.
+     * Releases the store after a failed run: batches still queued are dropped and the open document is not ended,
+     * so its uncommitted shard is abandoned exactly as after a crash and the committed shards stay for a resume.
      */
     public void abandon() {
+        if (finished) {
+            return;
+        }
+        abandoning = true;
+        stopWorker();
+        finished = true;
+        releaseAbandoned();
+    }
+
+    private void releaseAbandoned() {
         if (writer != null) {
             writer.close();
+        }
+    }
+
+    /** Sends END and waits for the writing thread (which first writes, or drops, what is queued before it). */
+    private void stopWorker() {
+        if (worker == null) {
+            return;
+        }
+        boolean interrupted = false;
+        boolean sent = false;
+        while (!sent && worker.isAlive()) {
+            try {
+                sent = queue.offer(END, 50, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        while (worker.isAlive()) {
+            try {
+                worker.join();
+            } catch (InterruptedException e) {
+                interrupted = true; // the store must not be released under a running writer
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }

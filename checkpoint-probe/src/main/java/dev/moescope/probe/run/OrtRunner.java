@@ -298,9 +298,16 @@ public final class OrtRunner implements AutoCloseable {
         String type = info.type.name().toLowerCase();
         switch (info.type) {
             case FLOAT -> {
+                // getFloatBuffer() already copies the native tensor into a fresh heap buffer: take its array
+                // rather than copying a second time (activation outputs are the probe's largest transfers)
                 FloatBuffer fb = t.getFloatBuffer();
-                float[] f = new float[fb.remaining()];
-                fb.get(f);
+                float[] f;
+                if (fb.hasArray() && fb.arrayOffset() == 0 && fb.position() == 0 && fb.array().length == fb.remaining()) {
+                    f = fb.array();
+                } else {
+                    f = new float[fb.remaining()];
+                    fb.get(f);
+                }
                 return new HostTensor(name, shape, type, f, null);
             }
             case FLOAT16, BFLOAT16 -> {

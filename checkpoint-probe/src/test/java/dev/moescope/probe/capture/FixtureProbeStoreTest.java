@@ -1,6 +1,8 @@
 package dev.moescope.probe.capture;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.moescope.core.error.ExitCode;
+import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.fixtures.Fixtures;
 import dev.moescope.probe.analysis.RoutingAnalysis;
@@ -18,6 +20,9 @@ import dev.moescope.store.Identity;
 import dev.moescope.store.RoutingColumns;
 import dev.moescope.store.StoreVerifier;
 import dev.moescope.store.TokenColumns;
+import dev.moescope.store.manifest.FileEntry;
+import dev.moescope.store.manifest.Manifest;
+import dev.moescope.store.manifest.ShardEntry;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -143,9 +148,15 @@ class FixtureProbeStoreTest {
     /** Writes the corpus (up to maxTokens) into a store; {@code failAfter} > 0 throws after that many batches. */
     static CorpusProbe.Result record(Path store, long maxTokens, int failAfter, boolean resume, List<String> hooks,
                                      int shardRows) {
+        return record(store, maxTokens, failAfter, resume, hooks, shardRows, false, StoreSink.DEFAULT_QUEUE);
+    }
+
+    /** As above, with full router logits on or off and the sink's queue ({@code 0}: written on this thread). */
+    static CorpusProbe.Result record(Path store, long maxTokens, int failAfter, boolean resume, List<String> hooks,
+                                     int shardRows, boolean fullLogits, int queue) {
         CorpusProbe.Resume from = StoreSink.prepare(store, resume);
-        StoreSink sink = new StoreSink(new StoreSink.Options(store, id(plain), id(tokenizer), false, shardRows, resume,
-                Provenance.start("test").build()));
+        StoreSink sink = new StoreSink(new StoreSink.Options(store, id(plain), id(tokenizer), fullLogits, shardRows,
+                resume, Provenance.start("test").build()), queue);
         int[] batches = {0};
         CaptureSink failing = b -> {
             if (failAfter > 0 && ++batches[0] > failAfter) {
@@ -217,6 +228,70 @@ class FixtureProbeStoreTest {
         try (ActivationStore b = ActivationStore.open(resumed)) {
             assertEquals(6000, b.rows());
         }
+    }
+
+    @Test
+    void writingOnTheBackgroundThreadGivesTheSameStoreByteForByte() throws IOException {
+        List<String> hooks = List.of("blocks.0.resid_post", "blocks.3.resid_post");
+        Path here = dir.resolve("on-caller-thread");
+        Path queued = dir.resolve("queued");
+        Path single = dir.resolve("queue-1");
+        record(here, 9000, 0, false, hooks, 2000, true, 0);
+        record(queued, 9000, 0, false, hooks, 2000, true, StoreSink.DEFAULT_QUEUE);
+        record(single, 9000, 0, false, hooks, 2000, true, 1);
+        Manifest expected = Manifest.read(here);
+        assertEquals(9000, expected.rows());
+        assertTrue(expected.shards().size() >= 4, "shards " + expected.shards().size());
+        for (Path other : List.of(queued, single)) {
+            Manifest m = Manifest.read(other);
+            assertEquals(expected.shards(), m.shards()); // rows, documents, every file's size and CRC32C
+            for (ShardEntry shard : expected.shards()) {
+                for (FileEntry f : shard.files()) {
+                    Path a = here.resolve(shard.directory()).resolve(f.name());
+                    Path b = other.resolve(shard.directory()).resolve(f.name());
+                    assertEquals(-1, Files.mismatch(a, b), b + " differs from " + a);
+                }
+            }
+            StoreVerifier.verify(other);
+        }
+        // and the rows are the model's: row 0 of a hook is the capture of the first window's first token
+        try (ActivationStore s = ActivationStore.open(queued); RoutingCapture c = capture(plain, hooks)) {
+            CapturedBatch first = c.capture(batches(9000).get(0));
+            int width = first.widths().get("blocks.3.resid_post");
+            float[] stored = s.readHook("blocks.3.resid_post", 0, 2);
+            float[] captured = java.util.Arrays.copyOf(first.hooks().get("blocks.3.resid_post"), 2 * width);
+            assertArrayEquals(captured, stored);
+            assertArrayEquals(java.util.Arrays.copyOf(first.logits()[2], 2 * 8),
+                    s.readHook("blocks.2.router_logits", 0, 2));
+        }
+    }
+
+    @Test
+    void aFailureOnTheWritingThreadIsRethrownAndTheExistingStoreKept() {
+        Path existing = dir.resolve("existing");
+        record(existing, 500, 0, false, List.of(), 65_536);
+        Manifest before = Manifest.read(existing);
+        CapturedBatch batch;
+        try (RoutingCapture c = capture(plain, List.of())) {
+            batch = c.capture(batches(500).get(0));
+        }
+        // bypasses prepare(): creating a store over an existing one fails on the writing thread
+        StoreSink sink = new StoreSink(new StoreSink.Options(existing, id(plain), id(tokenizer), false, 65_536, false,
+                Provenance.start("test").build()));
+        sink.document(new dev.moescope.probe.corpus.Document(batch.tokens().get(0).doc(), "d", "code", ""));
+        MoescopeException e = assertThrows(MoescopeException.class, () -> {
+            for (int i = 0; i < 20; i++) {
+                sink.accept(batch); // the failure surfaces here once the writing thread has met it...
+            }
+            sink.close(); // ...or here at the latest
+        });
+        assertEquals(ExitCode.BAD_INPUT, e.exitCode());
+        assertTrue(e.getMessage().contains("already holds a store"), e.getMessage());
+        sink.abandon();
+        Manifest after = Manifest.read(existing);
+        assertEquals(before.rows(), after.rows());
+        assertEquals(before.shards(), after.shards());
+        StoreVerifier.verify(existing);
     }
 
     @Test

@@ -114,6 +114,7 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         double captureBest = Double.MAX_VALUE;
         double analyseBest = Double.MAX_VALUE;
         double storeBest = Double.MAX_VALUE;
+        double storeHereBest = Double.MAX_VALUE;
         double runBest = Double.MAX_VALUE;
         Path scratch = Files.createTempDirectory("moescope-bench-store");
         Identity modelId = new Identity(model.getFileName().toString(), "");
@@ -122,14 +123,16 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
              RoutingCapture capture = RoutingCapture.open(model, proto, probe, gating, kinds, cfg)) {
             bareLoop(bare, batches); // warm-up
             captureLoop(capture, batches, gating, true);
-            storeLoop(capture, batches, scratch.resolve("warm-up"), modelId, tokenizerId, true);
+            storeLoop(capture, batches, scratch.resolve("warm-up"), modelId, tokenizerId, true, StoreSink.DEFAULT_QUEUE);
             for (int r = 0; r < repeats; r++) {
                 bareBest = Math.min(bareBest, bareLoop(bare, batches));
                 captureBest = Math.min(captureBest, captureLoop(capture, batches, gating, false));
                 storeBest = Math.min(storeBest, storeLoop(capture, batches, scratch.resolve("pass-" + r), modelId,
-                        tokenizerId, true));
+                        tokenizerId, true, StoreSink.DEFAULT_QUEUE));
+                storeHereBest = Math.min(storeHereBest, storeLoop(capture, batches, scratch.resolve("here-" + r),
+                        modelId, tokenizerId, true, 0));
                 runBest = Math.min(runBest, storeLoop(capture, batches, scratch.resolve("run-" + r), modelId,
-                        tokenizerId, false));
+                        tokenizerId, false, StoreSink.DEFAULT_QUEUE));
                 analyseBest = Math.min(analyseBest, captureLoop(capture, batches, gating, true));
             }
         } finally {
@@ -141,6 +144,7 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         double analyseTps = tokens / analyseBest;
         double storeTps = tokens / storeBest;
         double storeOverhead = storeBest / bareBest - 1;
+        double storeHereTps = tokens / storeHereBest;
         double runTps = tokens / runBest;
         String load = loadAverage();
         PrintWriter w = spec.commandLine().getOut();
@@ -148,7 +152,10 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
                 seqLen, batch, common.threads, kinds);
         w.printf(Locale.ROOT, "bare ORT (logits only): %.0f tok/s%n", bareTps);
         w.printf(Locale.ROOT, "probe capture:          %.0f tok/s%n", captureTps);
-        w.printf(Locale.ROOT, "capture + store:        %.0f tok/s   (logits requested too, as in the bare loop)%n", storeTps);
+        w.printf(Locale.ROOT, "capture + store:        %.0f tok/s   (logits requested too, as in the bare loop;"
+                + " store written on a background thread)%n", storeTps);
+        w.printf(Locale.ROOT, "  same, one thread:     %.0f tok/s   (store written on the capturing thread: %+.1f %%)%n",
+                storeHereTps, 100 * (storeHereBest / bareBest - 1));
         w.printf(Locale.ROOT, "as 'probe run':         %.0f tok/s   (capture + store, logits not requested: %+.1f %%)%n",
                 runTps, 100 * (runBest / bareBest - 1));
         w.printf(Locale.ROOT, "capture + analyses:     %.0f tok/s%n", analyseTps);
@@ -168,6 +175,7 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
             s.put("loadAverage", load);
             s.put("captureAndStoreTokensPerSecond", storeTps);
             s.put("captureAndStoreOverhead", storeOverhead);
+            s.put("captureAndStoreOneThreadTokensPerSecond", storeHereTps);
             s.put("probeRunTokensPerSecond", runTps);
             s.put("note", "capture loops request logits too (same outputs as the bare loop plus the captured ones);"
                     + " probeRun is capture + store without logits, as 'probe run' does");
@@ -208,14 +216,17 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         return (System.nanoTime() - t0) / 1e9;
     }
 
-    /** Capture and write every batch to a new store at {@code dir} (committed, so fsynced, inside the timing). */
+    /**
+     * Capture and write every batch to a new store at {@code dir} (committed, so fsynced, inside the timing), on a
+     * background thread behind a queue of {@code queue} batches, or on this thread with {@code queue = 0}.
+     */
     private static double storeLoop(RoutingCapture capture, List<List<Window>> batches, Path dir, Identity model,
-                                    Identity tokenizer, boolean withLogits) throws IOException {
+                                    Identity tokenizer, boolean withLogits, int queue) throws IOException {
         capture.predictions(false).requestLogits(withLogits);
         long t0 = System.nanoTime();
         long[] announced = {-1};
         StoreSink sink = new StoreSink(new StoreSink.Options(dir, model, tokenizer, false, 65_536, false,
-                Provenance.start("bench probe-capture").build()));
+                Provenance.start("bench probe-capture").build()), queue);
         try {
             for (List<Window> b : batches) {
                 for (Window w : b) {
