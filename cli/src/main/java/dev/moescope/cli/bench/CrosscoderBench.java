@@ -38,7 +38,8 @@ import java.util.concurrent.Callable;
                 "The two sides alternate for --rounds rounds (the machine's load drifts); the headline ratio compares "
                         + "each side's fastest round, the median of the per-round ratios is printed next to it."},
         footer = {"", "Example:",
-                "  moescope bench crosscoder --threads 2    (2 sources of d=256, F=8192, k=32, 256 shared, batch 4096)"})
+                "  # 2 sources of d=256, F=8192, k=32, 256 shared latents, batch 4096:",
+                "  moescope bench crosscoder --threads 2"})
 public final class CrosscoderBench implements Callable<Integer> {
 
     @CommandLine.Mixin

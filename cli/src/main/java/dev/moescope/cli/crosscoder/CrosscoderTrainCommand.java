@@ -45,11 +45,17 @@ import java.util.concurrent.Callable;
                         + "pooled FVE on held-out tokens) and RUN/checkpoint.safetensors (continue with --resume)."},
         footer = {"", "Example:",
                 "  moescope demo --out /tmp/d",
-                "  moescope crosscoder train --store /tmp/d/stores/moe --store /tmp/d/stores/dense \\",
-                "      --hook blocks.2.resid_post --hook blocks.2.resid_post --latents 256 --k 8 --shared 16 \\",
+                "  moescope crosscoder train \\",
+                "      --store /tmp/d/stores/moe --store /tmp/d/stores/dense \\",
+                "      --hook blocks.2.resid_post --hook blocks.2.resid_post \\",
+                "      --latents 256 --k 8 --shared 16 \\",
                 "      --batch 256 --steps 500 --out runs/cc",
-                "  # continue the same run to step 1000 (same options otherwise):",
-                "  moescope crosscoder train ... --steps 1000 --resume --out runs/cc"})
+                "  # continue the same run to step 1000 (the run's saved options are kept):",
+                "  moescope crosscoder train \\",
+                "      --store /tmp/d/stores/moe --store /tmp/d/stores/dense \\",
+                "      --hook blocks.2.resid_post --hook blocks.2.resid_post \\",
+                "      --latents 256 --k 8 --shared 16 \\",
+                "      --batch 256 --steps 1000 --resume --out runs/cc"})
 public final class CrosscoderTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

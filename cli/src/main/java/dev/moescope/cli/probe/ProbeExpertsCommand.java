@@ -39,8 +39,8 @@ import java.util.concurrent.Callable;
             "definition), and how often H1 and H^k decode to the same top-1 token through the model's own final",
             "norm and unembedding."},
         footer = {"", "Example:",
-            "  moescope probe experts model.onnx --tokenizer tokenizer.json --corpus corpus.jsonl \\",
-            "      --seq-len 128 --max-tokens 20000 --out runs/experts",
+            "  moescope probe experts model.onnx --tokenizer tokenizer.json \\",
+            "      --corpus corpus.jsonl --seq-len 128 --max-tokens 20000 --out runs/experts",
             "",
             "Needs the export sidecar moescope-export.json (checkpoint-probe/export) beside MODEL or --sidecar.",
             "Edited models are written beside MODEL as <name>.moescope-*.onnx (so external data resolves)."})

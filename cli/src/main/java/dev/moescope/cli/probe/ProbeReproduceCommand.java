@@ -25,9 +25,12 @@ import java.util.concurrent.Callable;
             "Released pickles and .pt files are converted to JSON first with",
             "'python3 -m moescope_export.released_counts' (checkpoint-probe/export)."},
         footer = {"", "Example:",
-            "  moescope probe reproduce olmoe-routing --data fixtures/data/released/olmoe --out runs/olmoe-routing",
-            "  moescope probe reproduce lens-perplexity --data moe-interp/data --out runs/lens-perplexity",
-            "  moescope probe reproduce deepseek-routing --data counts/ --reference counts/ --out runs/deepseek"})
+            "  moescope probe reproduce olmoe-routing --data fixtures/data/released/olmoe \\",
+            "      --out runs/olmoe-routing",
+            "  moescope probe reproduce lens-perplexity --data moe-interp/data \\",
+            "      --out runs/lens-perplexity",
+            "  moescope probe reproduce deepseek-routing --data counts/ --reference counts/ \\",
+            "      --out runs/deepseek"})
 public final class ProbeReproduceCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

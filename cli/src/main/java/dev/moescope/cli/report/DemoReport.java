@@ -41,9 +41,9 @@ public final class DemoReport {
     private DemoReport() {
     }
 
-    /** The claims checked against the stages recorded in {@code demoDir/summary.json}. */
+    /** Every claim the report shows: the demo's own checks, then each stage's {@code claims}. */
     public static List<Claim> claims(Path demoDir) {
-        return DemoClaims.check(DemoRun.read(demoDir));
+        return ReportPage.allClaims(DemoRun.read(demoDir));
     }
 
     /**
