@@ -52,7 +52,7 @@ def moe_block(layer: nn.Module) -> Optional[nn.Module]:
     """The layer's MoE block, or None for a dense layer (DeepSeek's first layers, Qwen2-MoE's mlp_only_layers)."""
     for attr in ("block_sparse_moe", "mlp"):
         m = getattr(layer, attr, None)
-        if m is not None and (hasattr(m, "experts") or hasattr(m, "input_linear")):
+        if m is not None and (hasattr(m, "experts") or hasattr(m, "input_linear")):  # noqa: SIM102
             return m
     return None
 
