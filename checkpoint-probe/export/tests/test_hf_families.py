@@ -65,6 +65,11 @@ FAMILIES = {
 }
 
 
+# families transformers 5.17 has but the tracing exporter cannot export, with the error that says why:
+# DeepSeek-V2's rotary embedding is complex-valued (torch.polar / view_as_complex), which ONNX has no type for
+NOT_EXPORTABLE = {"deepseek_v2": "aten::polar"}
+
+
 def build(family):
     config_name, extra = FAMILIES[family]
     config_cls = getattr(transformers, config_name, None)
@@ -177,6 +182,11 @@ class HuggingFaceFamilies(unittest.TestCase):
                 ids = torch.randint(3, COMMON["vocab_size"], (3, 10), generator=torch.Generator().manual_seed(1))
                 with tempfile.TemporaryDirectory() as tmp:
                     out = os.path.join(keep, f"hf-{family}") if keep else tmp
+                    if family in NOT_EXPORTABLE:  # fails loudly, never silently; remove once it exports
+                        with self.assertRaisesRegex(Exception, NOT_EXPORTABLE[family]):
+                            export_model(model, family, tmp, name=f"tiny-{family}", reference_ids=ids)
+                        figures["families"][family] = {"exported": False, "reason": NOT_EXPORTABLE[family]}
+                        continue
                     sidecar = export_model(model, family, out, name=f"tiny-{family}", reference_ids=ids,
                                            min_top1_agreement=1.0, source=f"random {FAMILIES[family][0]}")
                     check = sidecar["verification"]["pytorch_all_experts_vs_own_forward"]
