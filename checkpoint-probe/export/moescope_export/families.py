@@ -8,7 +8,7 @@ tests exercise the same code. Expert weights come in two layouts, both handled:
 - a ``ModuleList`` of per-expert MLPs with three Linears (``gate_proj/up_proj/down_proj`` or Mixtral's
   ``w1/w3/w2``);
 - fused 3-D parameters with a leading expert axis (``gate_up_proj`` + ``down_proj`` in recent transformers and
-  GPT-OSS; ``input_linear``/``output_linear`` in GraniteMoE).
+  GPT-OSS, and GraniteMoE from transformers 5; ``input_linear``/``output_linear`` in older GraniteMoE).
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def moe_parts(model_type: str, block: nn.Module, config) -> MoeParts:
     """Router, experts and shared experts of one MoE block of the given family."""
     router_w, router_b, sel_bias = _router(block)
     experts = getattr(block, "experts", None)
-    if model_type == "granitemoe" or hasattr(block, "input_linear"):
+    if hasattr(block, "input_linear"):  # GraniteMoE before transformers 5 (from 5: router + fused experts)
         expert = _granite_expert(block)
         weights = {"layout": "fused_gate_up [E, 2I, H] gate rows first; down [E, H, I]",
                    "gate_up": block.input_linear.weight, "down": block.output_linear.weight}

@@ -64,7 +64,7 @@ def export_onnx(module: torch.nn.Module, example: Sequence[torch.Tensor], out_di
         with torch.no_grad():
             torch.onnx.export(module, tuple(example), raw, input_names=[hk.INPUT_IDS, hk.ATTENTION_MASK],
                               output_names=list(output_names), dynamic_axes=axes, opset_version=opset,
-                              do_constant_folding=constant_folding)
+                              do_constant_folding=constant_folding, **_torchscript_exporter())
         model = onnx.load(raw, load_external_data=True)
         got = [o.name for o in model.graph.output]
         if got != list(output_names):
@@ -79,6 +79,16 @@ def export_onnx(module: torch.nn.Module, example: Sequence[torch.Tensor], out_di
             onnx.save_model(model, target)
     onnx.checker.check_model(target)
     return target
+
+
+def _torchscript_exporter() -> dict:
+    """Selects the TorchScript (tracing) exporter where torch.onnx defaults to the dynamo one (torch >= 2.9).
+
+    The dynamo exporter renames and lifts parameters (``p_model_layers_0_...``) and cannot be told to keep equal
+    initializers apart; the tracing exporter keeps every parameter's PyTorch name, which the sidecar cites.
+    """
+    import inspect
+    return {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 @contextlib.contextmanager

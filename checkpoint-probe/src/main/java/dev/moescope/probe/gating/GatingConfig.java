@@ -177,7 +177,8 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
      * moescope's own names ({@code scheme}, {@code num_experts}, {@code top_k}, {@code normalize}) and Hugging Face
      * config names ({@code model_type}, {@code num_local_experts}, {@code n_routed_experts},
      * {@code num_experts_per_tok}, {@code norm_topk_prob}, {@code scoring_func}, {@code n_group}, {@code topk_group},
-     * {@code routed_scaling_factor}, {@code e_score_correction_bias}) are both understood.
+     * {@code routed_scaling_factor}, {@code e_score_correction_bias}) are both understood, as is the export sidecar's
+     * per-layer {@code selection_bias_values}.
      */
     public static GatingConfig fromSidecar(Path file) {
         JsonObject root;
@@ -254,7 +255,9 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
         } else if (o.has("norm_topk_prob")) {
             norm = o.get("norm_topk_prob").getAsBoolean();
         } else if (o.has("normalize_topk") && o.get("normalize_topk").isJsonPrimitive()) {
-            norm = o.get("normalize_topk").getAsBoolean();
+            // the export sidecar's normalize_topk means "renormalise after scoring"; a softmax over the k chosen
+            // logits (GPT-OSS, GraniteMoE) already sums to one, so it is normalised whatever the flag says
+            norm = o.get("normalize_topk").getAsBoolean() || scheme == GatingScheme.TOPK_SOFTMAX;
         } else if (o.has("normalize_routing_weights")) {
             norm = o.get("normalize_routing_weights").getAsInt() != 0;
         } else {
@@ -282,7 +285,27 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
                 bias = new double[][]{doubles(a)};
             }
         }
+        if (bias == null && o.has("selection_bias_values") && o.get("selection_bias_values").isJsonObject()) {
+            bias = perLayerRows(o.getAsJsonObject("selection_bias_values"), e);
+        }
         return new GatingConfig(scheme, e, k, norm, groups, topkGroups <= 0 ? groups : topkGroups, scale, bias);
+    }
+
+    /**
+     * moescope's export sidecar keys the selection bias by decoder layer ({@code {"1": [...], "2": [...]}}, only MoE
+     * layers); rows are indexed by layer, and dense layers, which never route, get zeros.
+     */
+    private static double[][] perLayerRows(JsonObject byLayer, int experts) {
+        int layers = 0;
+        for (String key : byLayer.keySet()) {
+            layers = Math.max(layers, Integer.parseInt(key) + 1);
+        }
+        double[][] rows = new double[layers][];
+        for (int l = 0; l < layers; l++) {
+            JsonElement row = byLayer.get(Integer.toString(l));
+            rows[l] = row == null ? new double[experts] : doubles(row.getAsJsonArray());
+        }
+        return rows;
     }
 
     private static void checkNormalize(GatingScheme scheme, boolean norm, String where) {

@@ -150,6 +150,16 @@ class GateTest {
         GatingConfig c = GatingConfig.fromSidecar(v3);
         float[] logits = {-4f, 0f, (float) Math.log(3), 0f, 0f, 0f, 0f, 0f};
         assertRouting(new int[]{2, 5}, new double[]{1.5, 1.0}, new Gate(c).route(logits));
+        // the export sidecar's per-layer selection bias (MoE layers 1 and 2 only): layer 2's row steers layer 2
+        Path export = dir.resolve("export.json");
+        Files.writeString(export, "{\"gating\":{\"num_experts\":4,\"top_k\":1,\"score_function\":\"sigmoid\","
+                + "\"normalize_topk\":false,\"selection_bias\":true,\"n_group\":null,\"topk_group\":null,"
+                + "\"selection_bias_values\":{\"1\":[0,0,0,0],\"2\":[0,0,0,0.9]}}}");
+        Gate exported = new Gate(GatingConfig.fromSidecar(export));
+        float[] row = {1f, 0f, 0f, 0f};
+        assertEquals(0, exported.route(row, 0, 1).top1());
+        assertEquals(3, exported.route(row, 0, 2).top1());
+        assertArrayEquals(new double[4], exported.config().biasFor(0));
 
         Path broken = dir.resolve("broken.json");
         Files.writeString(broken, "{\"model_type\": ");
