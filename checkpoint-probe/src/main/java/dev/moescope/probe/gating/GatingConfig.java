@@ -217,6 +217,15 @@ public record GatingConfig(GatingScheme scheme, int numExperts, int topK, boolea
 
     /** See {@link #fromSidecar(Path)}. */
     public static GatingConfig fromJson(JsonObject o) {
+        if (o.has("score_function") && o.get("score_function").isJsonPrimitive()) {
+            String f = o.get("score_function").getAsString();
+            if (!f.equals("softmax") && !f.equals("sigmoid")) {
+                // PhiMoE's sparsemixer picks by two argmax rounds inside a jitter window: read as softmax top-k it
+                // would route silently wrong, so refuse it until the Java gate implements it
+                throw MoescopeException.badInput("gating: score_function '" + f + "' is not supported by the Java "
+                        + "gate (softmax and sigmoid are); routing cannot be re-derived for this model");
+            }
+        }
         Preset preset = o.has("model_type") ? Preset.lookup(o.get("model_type").getAsString()) : null;
         GatingScheme scheme;
         if (o.has("scheme") && o.get("scheme").isJsonPrimitive()) {

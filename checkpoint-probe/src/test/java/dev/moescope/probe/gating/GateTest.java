@@ -174,4 +174,14 @@ class GateTest {
         e = assertThrows(MoescopeException.class, () -> GatingConfig.fromSidecar(noK));
         assertTrue(e.getMessage().contains("top_k"), e.getMessage());
     }
+
+    @Test
+    void aSparsemixerSidecarIsRefusedRatherThanReadAsSoftmax() {
+        com.google.gson.JsonObject o = com.google.gson.JsonParser.parseString(
+                "{\"num_experts\": 4, \"top_k\": 2, \"score_function\": \"sparsemixer\", \"jitter_eps\": 0.01}")
+                .getAsJsonObject();
+        MoescopeException e = assertThrows(MoescopeException.class, () -> GatingConfig.fromJson(o));
+        assertEquals(ExitCode.BAD_INPUT, e.exitCode());
+        assertTrue(e.getMessage().contains("sparsemixer"), e.getMessage());
+    }
 }
