@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
+import dev.moescope.probe.gating.GatingConfig;
 import dev.moescope.probe.graph.GraphIndex;
 import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeDetector;
@@ -60,6 +61,13 @@ public final class ProbeInspectCommand implements Callable<Integer> {
             result = ProbeDetector.detect(proto, model);
         }
         spec.commandLine().getOut().println(result.toJson());
+        // The spec's "gating" is the graph's own guess; probe run prefers an export sidecar beside the model, so say
+        // which one will be used when they differ (a renormalising gate looks like plain top-k in some graphs).
+        String effective = effectiveGating(result);
+        if (effective != null && !effective.equals(result.gating())) {
+            spec.commandLine().getErr().println("gating: probe run will use " + effective + " from "
+                    + GatingConfig.SIDECAR + " (the graph alone suggests " + result.gating() + ")");
+        }
         if (out != null) {
             prov.input(model);
             if (specFile != null) {
@@ -70,11 +78,20 @@ public final class ProbeInspectCommand implements Callable<Integer> {
             summary.put("provenance", prov.build());
             summary.put("layers", result.layers().size());
             summary.put("numExperts", result.numExperts());
-            summary.put("gating", result.gating());
+            summary.put("gating", effective != null ? effective : result.gating());
+            summary.put("graphGating", result.gating());
             summary.put("topKSites", result.topK().size());
             summary.put("source", result.source());
             Json.write(out.resolve("summary.json"), summary);
         }
         return 0;
+    }
+
+    /** The gating probe run would use with no --gating: the sidecar's if one describes it, else the graph's guess. */
+    private String effectiveGating(ProbeSpec result) {
+        if (!java.nio.file.Files.isRegularFile(model.toAbsolutePath().resolveSibling(GatingConfig.SIDECAR))) {
+            return result.gating();
+        }
+        return GatingConfig.forModel(null, model, result.gating(), result.numExperts()).describe();
     }
 }

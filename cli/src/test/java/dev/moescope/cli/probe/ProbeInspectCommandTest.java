@@ -106,6 +106,20 @@ public class ProbeInspectCommandTest {
     }
 
     @Test
+    void aSidecarsGatingIsTheOneReportedWhenItDiffersFromTheGraphsGuess(@TempDir Path dir) throws Exception {
+        Path model = routerModel(dir, true);
+        Files.writeString(dir.resolve("moescope-export.json"), "{\"gating\": {\"num_experts\": 4, \"top_k\": 2, "
+                + "\"score_function\": \"softmax\", \"score_before_topk\": true, \"normalize_topk\": true}}");
+        Path out = dir.resolve("out");
+        CliRun r = run("probe", "inspect", model.toString(), "--out", out.toString());
+        assertEquals(0, r.code(), r.err());
+        JsonObject summary = JsonParser.parseString(Files.readString(out.resolve("summary.json"))).getAsJsonObject();
+        assertEquals("softmax-topk:e=4,k=2", summary.get("graphGating").getAsString());
+        assertTrue(summary.get("gating").getAsString().startsWith("softmax-topk-renorm"), summary.toString());
+        assertTrue(r.err().contains("probe run will use softmax-topk-renorm"), r.err());
+    }
+
+    @Test
     void badModelsExitThreeWithOneLineNamingTheFile(@TempDir Path dir) throws Exception {
         Path missing = dir.resolve("missing.onnx");
         CliRun r = run("probe", "inspect", missing.toString());
