@@ -1,6 +1,7 @@
 package dev.moescope.probe.analysis;
 
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.store.ActivationStore;
 import dev.moescope.store.Chunk;
 import dev.moescope.store.RoutingColumns;
@@ -43,31 +44,34 @@ public final class StoreRouting {
             String h = r.routerLogitsHook();
             logitHooks.add(store.hooks().stream().anyMatch(s -> s.name().equals(h)) ? h : null);
         }
-        for (Chunk c : store.chunks()) {
-            long end = c.firstRow() + c.rows();
-            TokenColumns t = store.readTokens(c.firstRow(), c.rows());
-            TokenColumns after = end < store.rows() ? store.readTokens(end, 1) : null;
-            for (int li = 0; li < routing.size(); li++) {
-                RoutingColumns rc = store.readRouting(routing.get(li).layer(), c.firstRow(), c.rows());
-                float[] logits = logitHooks.get(li) == null ? null : store.readHook(logitHooks.get(li), c.firstRow(), c.rows());
-                for (int i = 0; i < c.rows(); i++) {
-                    int[] ids = new int[k];
-                    float[] w = new float[k];
-                    System.arraycopy(rc.expertIds(), i * k, ids, 0, k);
-                    System.arraycopy(rc.gateWeights(), i * k, w, 0, k);
-                    float[] lg = null;
-                    if (logits != null) {
-                        lg = new float[e];
-                        System.arraycopy(logits, i * e, lg, 0, e);
+        try (Progress progress = Progress.start("analyze", store.rows(), "tok")) {
+            for (Chunk c : store.chunks()) {
+                progress.stepBy(c.rows());
+                long end = c.firstRow() + c.rows();
+                TokenColumns t = store.readTokens(c.firstRow(), c.rows());
+                TokenColumns after = end < store.rows() ? store.readTokens(end, 1) : null;
+                for (int li = 0; li < routing.size(); li++) {
+                    RoutingColumns rc = store.readRouting(routing.get(li).layer(), c.firstRow(), c.rows());
+                    float[] logits = logitHooks.get(li) == null ? null : store.readHook(logitHooks.get(li), c.firstRow(), c.rows());
+                    for (int i = 0; i < c.rows(); i++) {
+                        int[] ids = new int[k];
+                        float[] w = new float[k];
+                        System.arraycopy(rc.expertIds(), i * k, ids, 0, k);
+                        System.arraycopy(rc.gateWeights(), i * k, w, 0, k);
+                        float[] lg = null;
+                        if (logits != null) {
+                            lg = new float[e];
+                            System.arraycopy(logits, i * e, lg, 0, e);
+                        }
+                        long next = -1;
+                        if (i + 1 < c.rows()) {
+                            next = t.docIndex()[i + 1] == t.docIndex()[i] ? t.tokenId()[i + 1] : -1;
+                        } else if (after != null && after.docIndex()[0] == t.docIndex()[i]) {
+                            next = after.tokenId()[0];
+                        }
+                        analysis.accept(new TokenRouting(rc.layer(), ids, w, lg, t.domain()[i], t.tokenId()[i], next, -1,
+                                t.docIndex()[i], t.position()[i]));
                     }
-                    long next = -1;
-                    if (i + 1 < c.rows()) {
-                        next = t.docIndex()[i + 1] == t.docIndex()[i] ? t.tokenId()[i + 1] : -1;
-                    } else if (after != null && after.docIndex()[0] == t.docIndex()[i]) {
-                        next = after.tokenId()[0];
-                    }
-                    analysis.accept(new TokenRouting(rc.layer(), ids, w, lg, t.domain()[i], t.tokenId()[i], next, -1,
-                            t.docIndex()[i], t.position()[i]));
                 }
             }
         }

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.sae.data.ActivationBatch;
 import dev.moescope.sae.data.ActivationSource;
 import dev.moescope.sae.data.BatchChecks;
@@ -72,7 +73,9 @@ public final class SaeEvaluator implements AutoCloseable {
         Acc th = new Acc(d, mean);
         Acc tk = new Acc(d, mean);
         long[] fires = new long[sae.latents()];
-        try (NDManager m = engine.newBaseManager()) {
+        // the first pass (the mean) is a plain read; the second encodes every token, so it gets the progress bar
+        try (NDManager m = engine.newBaseManager();
+             Progress progress = Progress.start("evaluate", n[0], "tok")) {
             NDArray wEnc = m.create(sae.wEnc(), new Shape(d, sae.latents()));
             NDArray bEnc = m.create(sae.bEnc(), new Shape(sae.latents()));
             source.forEachValidation(batchRows, b -> {
@@ -96,6 +99,7 @@ public final class SaeEvaluator implements AutoCloseable {
                     }
                     tk.add(b, top);
                 }
+                progress.stepBy(b.rows());
             });
         }
         return new Result(th.metrics(), tk.metrics(), fires, n[0]);
