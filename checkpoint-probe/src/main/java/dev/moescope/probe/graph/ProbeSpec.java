@@ -1,5 +1,6 @@
 package dev.moescope.probe.graph;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 
@@ -109,6 +110,13 @@ public record ProbeSpec(String model, String source, int numExperts, String gati
             layers.add(l);
         }
         return new ProbeSpec(s.model(), "spec file", s.numExperts(), s.gating(), layers, s.topK());
+    }
+
+    /** Reads an edited spec and checks every tensor it names against {@code model}'s graph. */
+    public static ProbeSpec read(Path file, ModelProto model) {
+        ProbeSpec s = read(file);
+        s.validate(new GraphIndex(model.getGraph()), file);
+        return s;
     }
 
     /** Every tensor the spec names must exist in the graph; the error names the spec file and the tensor. */

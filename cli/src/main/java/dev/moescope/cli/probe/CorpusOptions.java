@@ -1,5 +1,6 @@
 package dev.moescope.cli.probe;
 
+import dev.moescope.core.provenance.Provenance;
 import dev.moescope.probe.capture.CorpusProbe;
 import dev.moescope.probe.corpus.CorpusReader;
 import picocli.CommandLine.Option;
@@ -48,6 +49,16 @@ public final class CorpusOptions {
     @Option(names = "--bos", defaultValue = "-1", paramLabel = "ID",
             description = "Token id put before every document (default: none; no special tokens are added implicitly).")
     long bos;
+
+    /** Records every corpus, tokenizer and batching option in {@code prov} (one list for every probe command). */
+    Provenance.Builder record(Provenance.Builder prov) {
+        return prov.parameter("corpus", corpus).parameter("tokenizer", tokenizer)
+                .parameter("seq-len", seqLen).parameter("overlap", overlap)
+                .parameter("batch", batch).parameter("max-tokens", maxTokens)
+                .parameter("max-docs", maxDocs).parameter("domains", domains)
+                .parameter("text-field", textField).parameter("domain-field", domainField)
+                .parameter("bos", bos);
+    }
 
     CorpusReader.Options readOptions() {
         return new CorpusReader.Options(textField, domainField.equals("none") ? null : domainField,

@@ -10,7 +10,6 @@ import dev.moescope.probe.corpus.TextTokenizer;
 import dev.moescope.probe.expert.ExpertProbe;
 import dev.moescope.probe.expert.ExpertReportWriter;
 import dev.moescope.probe.expert.ExpertSidecar;
-import dev.moescope.probe.graph.GraphIndex;
 import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeDetector;
 import dev.moescope.probe.graph.ProbeSpec;
@@ -81,22 +80,12 @@ public final class ProbeExpertsCommand implements Callable<Integer> {
     public Integer call() {
         Require.positive("--expert-cache-mb", cacheMb);
         Path sidecarFile = sidecar != null ? sidecar : ExpertSidecar.besideModel(model);
-        Provenance.Builder prov = Provenance.start("probe experts").parameter("model", model)
-                .parameter("sidecar", sidecarFile).parameter("corpus", corpus.corpus)
-                .parameter("tokenizer", corpus.tokenizer).parameter("seq-len", corpus.seqLen)
-                .parameter("overlap", corpus.overlap).parameter("batch", corpus.batch)
-                .parameter("max-tokens", corpus.maxTokens).parameter("max-docs", corpus.maxDocs)
-                .parameter("bos", corpus.bos).parameter("seed", common.seed).parameter("expert-cache-mb", cacheMb);
+        Provenance.Builder prov = corpus.record(Provenance.start("probe experts").parameter("model", model)
+                .parameter("sidecar", sidecarFile)).parameter("seed", common.seed).parameter("expert-cache-mb", cacheMb);
         Device dev = Device.parse(device);
         prov.parameter("device", dev);
         ModelProto proto = ModelFiles.load(model);
-        ProbeSpec probe;
-        if (specFile != null) {
-            probe = ProbeSpec.read(specFile);
-            probe.validate(new GraphIndex(proto.getGraph()), specFile);
-        } else {
-            probe = ProbeDetector.detect(proto, model);
-        }
+        ProbeSpec probe = specFile != null ? ProbeSpec.read(specFile, proto) : ProbeDetector.detect(proto, model);
         PrintWriter w = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         CorpusProbe.Result result;

@@ -5,7 +5,6 @@ import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.probe.gating.GatingConfig;
-import dev.moescope.probe.graph.GraphIndex;
 import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeDetector;
 import dev.moescope.probe.graph.ProbeSpec;
@@ -54,8 +53,7 @@ public final class ProbeInspectCommand implements Callable<Integer> {
         ModelProto proto = ModelFiles.load(model);
         ProbeSpec result;
         if (specFile != null) {
-            result = ProbeSpec.read(specFile);
-            result.validate(new GraphIndex(proto.getGraph()), specFile);
+            result = ProbeSpec.read(specFile, proto);
             prov.parameter("spec", specFile);
         } else {
             result = ProbeDetector.detect(proto, model);

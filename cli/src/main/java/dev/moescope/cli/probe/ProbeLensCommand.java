@@ -8,7 +8,6 @@ import dev.moescope.probe.capture.CorpusProbe;
 import dev.moescope.probe.corpus.TextTokenizer;
 import dev.moescope.probe.gating.GatingConfig;
 import dev.moescope.probe.gating.GatingScheme;
-import dev.moescope.probe.graph.GraphIndex;
 import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeDetector;
 import dev.moescope.probe.graph.ProbeSpec;
@@ -81,20 +80,11 @@ public final class ProbeLensCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Provenance.Builder prov = Provenance.start("probe lens").parameter("model", model)
-                .parameter("corpus", corpus.corpus).parameter("tokenizer", corpus.tokenizer)
-                .parameter("seq-len", corpus.seqLen).parameter("overlap", corpus.overlap)
-                .parameter("batch", corpus.batch).parameter("max-tokens", corpus.maxTokens)
-                .parameter("max-docs", corpus.maxDocs).parameter("bos", corpus.bos).parameter("seed", common.seed);
+        Provenance.Builder prov = corpus.record(Provenance.start("probe lens").parameter("model", model))
+                .parameter("seed", common.seed);
         Device dev = Device.parse(device);
         ModelProto proto = ModelFiles.load(model);
-        ProbeSpec probe;
-        if (specFile != null) {
-            probe = ProbeSpec.read(specFile);
-            probe.validate(new GraphIndex(proto.getGraph()), specFile);
-        } else {
-            probe = ProbeDetector.detect(proto, model);
-        }
+        ProbeSpec probe = specFile != null ? ProbeSpec.read(specFile, proto) : ProbeDetector.detect(proto, model);
         String gatingText = gating != null ? gating : probe.gating();
         Boolean renormalising = null;
         if (gatingText != null) {

@@ -12,7 +12,6 @@ import dev.moescope.probe.capture.RoutingCapture;
 import dev.moescope.probe.capture.StoreSink;
 import dev.moescope.probe.corpus.TextTokenizer;
 import dev.moescope.probe.gating.GatingConfig;
-import dev.moescope.probe.graph.GraphIndex;
 import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeDetector;
 import dev.moescope.probe.graph.ProbeSpec;
@@ -111,13 +110,8 @@ public final class ProbeRunCommand implements Callable<Integer> {
         }
         Device dev = Device.parse(device);
         ModelProto proto = ModelFiles.load(model);
-        ProbeSpec probe;
-        if (specFile != null) {
-            probe = ProbeSpec.read(specFile);
-            probe.validate(new GraphIndex(proto.getGraph()), specFile);
-        } else {
-            probe = noRouting ? ProbeDetector.detectHooks(proto, model) : ProbeDetector.detect(proto, model);
-        }
+        ProbeSpec probe = specFile != null ? ProbeSpec.read(specFile, proto)
+                : noRouting ? ProbeDetector.detectHooks(proto, model) : ProbeDetector.detect(proto, model);
         GatingConfig gate = noRouting ? null
                 : GatingConfig.forModel(gating, model, probe.gating(), probe.numExperts());
         List<String> hookNames = resolveHooks(probe);
@@ -125,13 +119,8 @@ public final class ProbeRunCommand implements Callable<Integer> {
 
         InputFile modelFile = Hashing.describe(model);
         InputFile tokenizerFile = Hashing.describe(corpus.tokenizer);
-        Provenance.Builder prov = Provenance.start("probe run").parameter("model", model)
-                .parameter("corpus", corpus.corpus).parameter("tokenizer", corpus.tokenizer)
-                .parameter("seq-len", corpus.seqLen).parameter("overlap", corpus.overlap)
-                .parameter("batch", corpus.batch).parameter("max-tokens", corpus.maxTokens)
-                .parameter("max-docs", corpus.maxDocs).parameter("domains", corpus.domains)
-                .parameter("text-field", corpus.textField).parameter("domain-field", corpus.domainField)
-                .parameter("bos", corpus.bos).parameter("hooks", hookNames)
+        Provenance.Builder prov = corpus.record(Provenance.start("probe run").parameter("model", model))
+                .parameter("hooks", hookNames)
                 .parameter("gating", gate == null ? "none" : gate.toString()).parameter("full-logits", fullLogits)
                 .parameter("device", dev).parameter("seed", common.seed)
                 .input(modelFile).input(tokenizerFile).input(corpus.corpus);
