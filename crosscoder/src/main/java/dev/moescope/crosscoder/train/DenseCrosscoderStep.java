@@ -2,7 +2,6 @@ package dev.moescope.crosscoder.train;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
@@ -11,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import dev.moescope.sae.dictionary.DeadLatents;
+import dev.moescope.sae.train.DenseReferenceStep;
 import dev.moescope.sae.train.Gradients;
 import dev.moescope.sae.train.SaeModel;
 import dev.moescope.sae.train.StepObjective;
@@ -75,23 +75,9 @@ final class DenseCrosscoderStep {
             }
             double auxValue = 0;
             if (objective.auxkAlpha() > 0 && dead.length > 0) {
-                int kAux = Math.min(objective.kAux(), dead.length);
-                float[] deadMask = new float[nLat];
-                for (int i : dead) {
-                    deadMask[i] = 1;
-                }
-                NDArray dm = m.create(deadMask).reshape(1, nLat);
-                NDArray candidates = NDArrays.where(dm.gt(0).broadcast(new Shape(rows, nLat)), ranked,
-                        m.full(new Shape(rows, nLat), Float.NEGATIVE_INFINITY));
-                NDArray rowT = candidates.topK(kAux, 1, true, false).get(0).min(new int[]{1}, true);
-                NDArray auxMask = candidates.gte(rowT).logicalAnd(ranked.gt(0)).toType(DataType.FLOAT32, false);
-                NDArray auxRec = act.mul(auxMask).matMul(dec);
-                NDArray residual = e.neg().stopGradient();
-                NDArray num = residual.sub(auxRec).square().sum(new int[]{1}).mean();
-                NDArray den = residual.sub(residual.mean(new int[]{0}, true)).square().sum(new int[]{1}).mean();
-                float denV = den.getFloat();
-                if (denV > 0 && Float.isFinite(denV)) {
-                    NDArray auxLoss = num.div(den);
+                NDArray auxLoss = DenseReferenceStep.auxKLoss(m, act, ranked, dec, e, dead,
+                        Math.min(objective.kAux(), dead.length));
+                if (auxLoss != null) {
                     auxValue = auxLoss.getFloat();
                     loss = loss.add(auxLoss.mul((float) objective.auxkAlpha()));
                 }

@@ -52,23 +52,8 @@ public final class DenseReferenceStep implements StepKernel {
             NDArray loss = rec;
             double auxValue = 0;
             if (config.auxkAlpha() > 0 && dead.length > 0) {
-                int kAux = Math.min(config.effectiveKAux(d), dead.length);
-                float[] deadMask = new float[nLat];
-                for (int i : dead) {
-                    deadMask[i] = 1;
-                }
-                NDArray dm = m.create(deadMask).reshape(1, nLat);
-                NDArray candidates = NDArrays.where(dm.gt(0).broadcast(new Shape(rows, nLat)), act,
-                        m.full(new Shape(rows, nLat), Float.NEGATIVE_INFINITY));
-                NDArray rowT = candidates.topK(kAux, 1, true, false).get(0).min(new int[]{1}, true);
-                NDArray auxMask = candidates.gte(rowT).logicalAnd(act.gt(0)).toType(DataType.FLOAT32, false);
-                NDArray auxRec = act.mul(auxMask).matMul(dec);
-                NDArray residual = e.neg().stopGradient();
-                NDArray num = residual.sub(auxRec).square().sum(new int[]{1}).mean();
-                NDArray den = residual.sub(residual.mean(new int[]{0}, true)).square().sum(new int[]{1}).mean();
-                float denV = den.getFloat();
-                if (denV > 0 && Float.isFinite(denV)) {
-                    NDArray auxLoss = num.div(den);
+                NDArray auxLoss = auxKLoss(m, act, act, dec, e, dead, Math.min(config.effectiveKAux(d), dead.length));
+                if (auxLoss != null) {
                     auxValue = auxLoss.getFloat();
                     loss = loss.add(auxLoss.mul((float) config.auxkAlpha()));
                 }
@@ -99,5 +84,31 @@ public final class DenseReferenceStep implements StepKernel {
         float[] v = grad.toFloatArray();
         System.arraycopy(v, 0, into, 0, into.length);
         grad.close();
+    }
+
+    /**
+     * The dense AuxK term, normalised as the sparse kernel's: the dead latents' top {@code kAux} activations per row
+     * (ranked by {@code ranked}, kept where positive) reconstruct the residual {@code -e}; null when the residual has
+     * no variance. Shared by this reference and the crosscoder's dense reference step.
+     */
+    public static NDArray auxKLoss(NDManager m, NDArray act, NDArray ranked, NDArray dec, NDArray e, int[] dead,
+                                   int kAux) {
+        long rows = act.getShape().get(0);
+        int nLat = (int) act.getShape().get(1);
+        float[] deadMask = new float[nLat];
+        for (int i : dead) {
+            deadMask[i] = 1;
+        }
+        NDArray dm = m.create(deadMask).reshape(1, nLat);
+        NDArray candidates = NDArrays.where(dm.gt(0).broadcast(new Shape(rows, nLat)), ranked,
+                m.full(new Shape(rows, nLat), Float.NEGATIVE_INFINITY));
+        NDArray rowT = candidates.topK(kAux, 1, true, false).get(0).min(new int[]{1}, true);
+        NDArray auxMask = candidates.gte(rowT).logicalAnd(ranked.gt(0)).toType(DataType.FLOAT32, false);
+        NDArray auxRec = act.mul(auxMask).matMul(dec);
+        NDArray residual = e.neg().stopGradient();
+        NDArray num = residual.sub(auxRec).square().sum(new int[]{1}).mean();
+        NDArray den = residual.sub(residual.mean(new int[]{0}, true)).square().sum(new int[]{1}).mean();
+        float denV = den.getFloat();
+        return denV > 0 && Float.isFinite(denV) ? num.div(den) : null;
     }
 }
