@@ -1,6 +1,7 @@
 package dev.moescope.store;
 
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.store.arrow.ChecksummedChannel;
 import dev.moescope.store.arrow.MappedArrowFile;
 import dev.moescope.store.manifest.FileEntry;
@@ -40,7 +41,8 @@ public final class StoreVerifier {
     public static Report verify(Path dir) {
         int files = 0;
         long bytes = 0;
-        try (ActivationStore store = ActivationStore.open(dir)) {
+        try (ActivationStore store = ActivationStore.open(dir);
+             Progress progress = Progress.start("verify", store.manifest().rows(), "row")) {
             Manifest m = store.manifest();
             for (ShardEntry s : m.shards()) {
                 Path shardDir = dir.resolve(s.directory());
@@ -70,6 +72,7 @@ public final class StoreVerifier {
                     checkRouting(store, s, r, rf.path());
                 }
                 checkTokens(store, s);
+                progress.stepBy(s.rows());
             }
             return new Report(m.shards().size(), files, m.rows(), bytes, store.uncommittedDirectories());
         }

@@ -79,6 +79,37 @@ class CommandTreeHelpTest {
         assertTrue(wrapped.isEmpty(), String.join("\n", wrapped));
     }
 
+    /**
+     * An option's placeholder says what to type ({@code --steps=N}, {@code --out=DIR}), never picocli's default
+     * {@code <fieldName>}, which leaks Java names like {@code <routerGradient>} into the help.
+     */
+    @Test
+    void everyOptionValueHasANamedPlaceholder() {
+        List<String> unnamed = new ArrayList<>();
+        for (CommandLine leaf : leaves()) {
+            for (OptionSpec o : leaf.getCommandSpec().options()) {
+                if (o.arity().max() > 0 && o.paramLabel().startsWith("<")) {
+                    unnamed.add(leaf.getCommandSpec().qualifiedName() + " " + o.longestName() + "=" + o.paramLabel());
+                }
+            }
+        }
+        assertTrue(unnamed.isEmpty(), "give these options a paramLabel:\n" + String.join("\n", unnamed));
+    }
+
+    /** A stray '%' in a description makes picocli print its text raw (with a warning on stderr); none may. */
+    @Test
+    void helpTextsFormatWithoutWarnings() {
+        java.io.PrintStream saved = System.err;
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        System.setErr(new java.io.PrintStream(err, true));
+        try {
+            leaves().forEach(CommandLine::getUsageMessage);
+        } finally {
+            System.setErr(saved);
+        }
+        assertEquals("", err.toString(), "picocli could not format a help text");
+    }
+
     @Test
     void everyLeafTakesTheSharedOptionsWithTheSameMeaning() {
         CommandSpec reference = CommandSpec.forAnnotatedObject(new Object() {

@@ -2,6 +2,7 @@ package dev.moescope.store.export;
 
 import dev.moescope.core.Seeds;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.core.error.Require;
 import dev.moescope.core.json.AtomicFiles;
 import dev.moescope.store.ActivationStore;
@@ -74,10 +75,12 @@ public final class HfExporter {
         prepare(out);
         List<Path> written = new ArrayList<>();
         try (BufferAllocator allocator = new RootAllocator();
-             VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+             VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+             Progress progress = Progress.start("export hf", store.rows(), "row")) {
             FileSink sink = new FileSink(out, root, written);
             int shard = -1;
             for (Chunk c : store.chunks()) {
+                progress.stepBy(c.rows());
                 if (c.shard() != shard && sink.bytes() > 0) {
                     sink.next();
                 }
@@ -138,7 +141,8 @@ public final class HfExporter {
         long sequences = 0;
         long dropped = 0;
         try (BufferAllocator allocator = new RootAllocator();
-             VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator)) {
+             VectorSchemaRoot root = VectorSchemaRoot.create(schema, allocator);
+             Progress progress = Progress.start("export hf", store.rows(), "row")) {
             FileSink sink = new FileSink(out, root, written);
             SequenceBatch batch = new SequenceBatch(hooks, context, batchSequences);
             // the window being collected: rows of one document
@@ -151,6 +155,7 @@ public final class HfExporter {
             long windowDoc = -1;
             int windowStart = 0;
             for (Chunk c : store.chunks()) {
+                progress.stepBy(c.rows());
                 TokenColumns t = store.readTokens(c.firstRow(), c.rows());
                 float[][] values = new float[hooks.size()][];
                 for (int i = 0; i < hooks.size(); i++) {

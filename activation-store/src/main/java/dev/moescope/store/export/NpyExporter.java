@@ -2,6 +2,7 @@ package dev.moescope.store.export;
 
 import dev.moescope.core.io.NpyHeader;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.store.ActivationStore;
 import dev.moescope.store.Chunk;
 import dev.moescope.store.HookSpec;
@@ -45,12 +46,14 @@ public final class NpyExporter {
         if (Files.exists(out.resolve("tokens.csv"))) {
             throw MoescopeException.usage(out + ": already holds an npy export; choose an empty directory");
         }
-        try {
+        long rows = store.rows();
+        try (Progress progress = Progress.start("export npy",
+                rows * (hooks.size() + store.routing().size() + 1), "row")) {
             Files.createDirectories(out);
-            long rows = store.rows();
             for (HookSpec h : hooks) {
                 if (h.sparse()) {
                     names.addAll(exportSparse(store, h, out));
+                    progress.stepBy(rows);
                     continue;
                 }
                 String name = h.name() + ".npy";
@@ -60,6 +63,7 @@ public final class NpyExporter {
                         ByteBuffer b = ByteBuffer.allocate(v.length * 4).order(ByteOrder.LITTLE_ENDIAN);
                         b.asFloatBuffer().put(v);
                         writeFully(ch, b);
+                        progress.stepBy(c.rows());
                     }
                 }
                 names.add(name);
@@ -77,6 +81,7 @@ public final class NpyExporter {
                         ByteBuffer bw = ByteBuffer.allocate(rc.gateWeights().length * 4).order(ByteOrder.LITTLE_ENDIAN);
                         bw.asFloatBuffer().put(rc.gateWeights());
                         writeFully(w, bw);
+                        progress.stepBy(c.rows());
                     }
                 }
                 names.add(idsName);
@@ -87,6 +92,7 @@ public final class NpyExporter {
                 csv.write(text ? "doc_index,doc_id,domain,position,token_id,token\n" : "doc_index,doc_id,domain,position,token_id\n");
                 for (Chunk c : store.chunks()) {
                     TokenColumns t = store.readTokens(c.firstRow(), c.rows());
+                    progress.stepBy(c.rows());
                     for (int i = 0; i < t.size(); i++) {
                         csv.write(t.docIndex()[i] + "," + csv(t.docId()[i]) + "," + csv(t.domain()[i]) + ","
                                 + t.position()[i] + "," + t.tokenId()[i]);

@@ -1,6 +1,7 @@
 package dev.moescope.store.export;
 
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.store.ActivationStore;
 import dev.moescope.store.Chunk;
 import dev.moescope.store.HookSpec;
@@ -56,7 +57,8 @@ public final class ParquetExporter {
         }
         TokenRowTable table = new TokenRowTable(store, hooks, Map.of());
         BufferAllocator allocator = new RootAllocator();
-        try (StoreReader reader = new StoreReader(allocator, store, table)) {
+        try (Progress progress = Progress.start("export parquet", store.rows(), "row");
+             StoreReader reader = new StoreReader(allocator, store, table, progress)) {
             DatasetFileWriter.write(allocator, reader, FileFormat.PARQUET, out.toAbsolutePath().toUri().toString(),
                     new String[0], 1024, "part-{i}.parquet");
         } catch (IOException | RuntimeException e) {
@@ -103,12 +105,14 @@ public final class ParquetExporter {
         private final ActivationStore store;
         private final TokenRowTable table;
         private final VectorSchemaRoot staging;
+        private final Progress progress;
         private int next;
         private long bytes;
 
-        StoreReader(BufferAllocator allocator, ActivationStore store, TokenRowTable table) {
+        StoreReader(BufferAllocator allocator, ActivationStore store, TokenRowTable table, Progress progress) {
             super(allocator);
             this.store = store;
+            this.progress = progress;
             this.table = table;
             this.staging = VectorSchemaRoot.create(table.schema(), allocator);
         }
@@ -120,7 +124,9 @@ public final class ParquetExporter {
             if (next >= chunks.size()) {
                 return false;
             }
-            table.fill(staging, chunks.get(next++));
+            Chunk chunk = chunks.get(next++);
+            table.fill(staging, chunk);
+            progress.stepBy(chunk.rows());
             try (ArrowRecordBatch batch = new VectorUnloader(staging).getRecordBatch()) {
                 bytes += batch.computeBodyLength();
                 loadRecordBatch(batch);

@@ -48,45 +48,54 @@ public final class CrosscoderBench implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--d", defaultValue = "256", description = "Width of each source (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--d", paramLabel = "N", defaultValue = "256",
+            description = "Width of each source (default: ${DEFAULT-VALUE}).")
     int d;
 
-    @Option(names = "--latents", defaultValue = "8192", description = "Dictionary size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--latents", paramLabel = "N", defaultValue = "8192",
+            description = "Dictionary size (default: ${DEFAULT-VALUE}).")
     int latents;
 
-    @Option(names = "--k", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k", paramLabel = "K", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--shared", defaultValue = "256", description = "Designated shared latents (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shared", paramLabel = "N", defaultValue = "256",
+            description = "Designated shared latents (default: ${DEFAULT-VALUE}).")
     int shared;
 
-    @Option(names = "--batch", defaultValue = "4096", description = "Tokens per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
+            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "5",
+            description = "Timed steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--warmup-steps", defaultValue = "2", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "2",
+            description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--sparsity-penalty", defaultValue = "0.03125",
+    @Option(names = "--sparsity-penalty", paramLabel = "LAMBDA", defaultValue = "0.03125",
             description = "Decoder-norm L1 weight in both steps, 0 off (default: 1/32).")
     double sparsityPenalty;
 
-    @Option(names = "--rounds", defaultValue = "3", description = "Alternating reference/Java rounds (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "3",
+            description = "Alternating reference/Java rounds (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "Python with torch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--python", paramLabel = "PATH", defaultValue = "/usr/bin/python3",
+            description = "Python with torch (default: ${DEFAULT-VALUE}).")
     String python;
 
-    @Option(names = "--reference", defaultValue = "bench/crosscoder/reference.py",
+    @Option(names = "--reference", paramLabel = "PATH", defaultValue = "bench/crosscoder/reference.py",
             description = "The reference script (default: ${DEFAULT-VALUE}, relative to the working directory).")
     Path reference;
 
     @Option(names = "--skip-reference", description = "Time the Java step only.")
     boolean skipReference;
 
-    @Option(names = "--out", defaultValue = "runs/bench-crosscoder", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/bench-crosscoder",
+            description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
     /** One round: the reference (null when skipped), then the Java step, with the load after it. */

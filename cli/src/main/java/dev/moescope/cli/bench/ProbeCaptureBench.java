@@ -69,16 +69,20 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
     @Option(names = "--tokenizer", required = true, paramLabel = "FILE", description = "Local tokenizer.json.")
     Path tokenizer;
 
-    @Option(names = "--corpus", required = true, paramLabel = "PATH", description = "Corpus (.jsonl, .txt or directory).")
+    @Option(names = "--corpus", required = true, paramLabel = "PATH",
+            description = "Corpus (.jsonl, .txt or directory).")
     Path corpus;
 
-    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "N", description = "Window length (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seq-len", defaultValue = "128", paramLabel = "N",
+            description = "Window length (default: ${DEFAULT-VALUE}).")
     int seqLen;
 
-    @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Windows per run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N",
+            description = "Windows per run (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--max-tokens", defaultValue = "20000", paramLabel = "N", description = "Tokens per pass (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-tokens", defaultValue = "20000", paramLabel = "N",
+            description = "Tokens per pass (default: ${DEFAULT-VALUE}).")
     long maxTokens;
 
     @Option(names = "--hooks", split = ",", defaultValue = "resid_post", paramLabel = "KIND",

@@ -42,35 +42,42 @@ public final class SaeBench implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--d", defaultValue = "512", description = "Activation width (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--d", paramLabel = "N", defaultValue = "512",
+            description = "Activation width (default: ${DEFAULT-VALUE}).")
     int d;
 
-    @Option(names = "--latents", defaultValue = "8192", description = "Dictionary size (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--latents", paramLabel = "N", defaultValue = "8192",
+            description = "Dictionary size (default: ${DEFAULT-VALUE}).")
     int latents;
 
-    @Option(names = "--k", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k", paramLabel = "K", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--batch", defaultValue = "4096", description = "Tokens per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
+            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "5",
+            description = "Timed steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--warmup-steps", defaultValue = "2", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "2",
+            description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
     int warmup;
 
-    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "Python with torch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--python", paramLabel = "PATH", defaultValue = "/usr/bin/python3",
+            description = "Python with torch (default: ${DEFAULT-VALUE}).")
     String python;
 
-    @Option(names = "--reference", defaultValue = "bench/sae/reference.py",
+    @Option(names = "--reference", paramLabel = "PATH", defaultValue = "bench/sae/reference.py",
             description = "The reference script (default: ${DEFAULT-VALUE}, relative to the working directory).")
     Path reference;
 
     @Option(names = "--skip-reference", description = "Time the Java step only.")
     boolean skipReference;
 
-    @Option(names = "--out", defaultValue = "runs/bench-sae", description = "Output directory (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/bench-sae",
+            description = "Output directory (default: ${DEFAULT-VALUE}).")
     Path out;
 
     /** What summary.json holds. */

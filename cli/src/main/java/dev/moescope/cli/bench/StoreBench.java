@@ -53,20 +53,24 @@ public final class StoreBench implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--mb", defaultValue = "256", description = "Activation payload to write, MiB (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--mb", paramLabel = "MB", defaultValue = "256",
+            description = "Activation payload to write, MiB (default: ${DEFAULT-VALUE}).")
     int mb;
 
-    @Option(names = "--width", defaultValue = "512", description = "Hook width (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--width", paramLabel = "N", defaultValue = "512",
+            description = "Hook width (default: ${DEFAULT-VALUE}).")
     int width;
 
     @Option(names = "--write-passes", defaultValue = "3", paramLabel = "N",
             description = "Alternating raw/store write passes; the median of each is compared (default: ${DEFAULT-VALUE}).")
     int writePasses;
 
-    @Option(names = "--dir", paramLabel = "DIR", description = "Scratch directory (default: a temporary one, deleted after).")
+    @Option(names = "--dir", paramLabel = "DIR",
+            description = "Scratch directory (default: a temporary one, deleted after).")
     Path dir;
 
-    @Option(names = "--out", paramLabel = "DIR", description = "Where to write summary.json (default: the scratch directory).")
+    @Option(names = "--out", paramLabel = "DIR",
+            description = "Where to write summary.json (default: the scratch directory).")
     Path outDir;
 
     private double checksum;

@@ -38,27 +38,30 @@ import java.util.concurrent.Callable;
             "      --out runs/bench-fig4"})
 public final class ToyBench implements Callable<Integer> {
 
-    @Option(names = "--workload", required = true, description = "fig3 or fig4.")
+    @Option(names = "--workload", paramLabel = "NAME", required = true, description = "fig3 or fig4.")
     String workload;
 
-    @Option(names = "--steps", defaultValue = "100", description = "Training steps per instance (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "100",
+            description = "Training steps per instance (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--seeds", defaultValue = "1", description = "Seeds per cell (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seeds", paramLabel = "N", defaultValue = "1",
+            description = "Seeds per cell (default: ${DEFAULT-VALUE}).")
     int seeds;
 
-    @Option(names = "--reference-steps", defaultValue = "-1",
+    @Option(names = "--reference-steps", paramLabel = "N", defaultValue = "-1",
             description = "Steps for the PyTorch side (default: same as --steps); throughput is compared per model-step.")
     int referenceSteps;
 
-    @Option(names = "--reference", defaultValue = "bench/toy/reference.py",
+    @Option(names = "--reference", paramLabel = "PATH", defaultValue = "bench/toy/reference.py",
             description = "PyTorch reference script; 'none' skips it (default: ${DEFAULT-VALUE}).")
     String reference;
 
-    @Option(names = "--python", defaultValue = "/usr/bin/python3", description = "Python with torch (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--python", paramLabel = "PATH", defaultValue = "/usr/bin/python3",
+            description = "Python with torch (default: ${DEFAULT-VALUE}).")
     String python;
 
-    @Option(names = "--out", description = "Directory for summary.json (optional).")
+    @Option(names = "--out", paramLabel = "DIR", description = "Directory for summary.json (optional).")
     Path out;
 
     @CommandLine.Mixin

@@ -64,10 +64,12 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--store", paramLabel = "DIR", description = "An activation store (repeat: one per source, MoE first).")
+    @Option(names = "--store", paramLabel = "DIR",
+            description = "An activation store (repeat: one per source, MoE first).")
     List<Path> stores = new ArrayList<>();
 
-    @Option(names = "--hook", paramLabel = "HOOK", description = "The hook to read from each --store, in the same order.")
+    @Option(names = "--hook", paramLabel = "HOOK",
+            description = "The hook to read from each --store, in the same order.")
     List<String> hooks = new ArrayList<>();
 
     @Option(names = "--synthetic", description = "Train on two synthetic sources with known shared and specific dictionaries instead of stores.")
@@ -79,25 +81,32 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--k", required = true, paramLabel = "K", description = "Mean active latents per token.")
     int k;
 
-    @Option(names = "--shared", paramLabel = "N", defaultValue = "0", description = "Designated shared latents (tied decoders) (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shared", paramLabel = "N", defaultValue = "0",
+            description = "Designated shared latents (tied decoders) (default: ${DEFAULT-VALUE}).")
     int shared;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "1024", description = "Tokens per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "1024",
+            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "Total steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000",
+            description = "Total steps (default: ${DEFAULT-VALUE}).")
     long steps;
 
-    @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE}, the paper script's).")
+    @Option(names = "--lr", paramLabel = "LR", defaultValue = "1e-3",
+            description = "Adam learning rate (default: ${DEFAULT-VALUE}, the paper script's).")
     double lr;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "-1", description = "Linear warm-up steps (default: min(1000, steps/10)).")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "-1",
+            description = "Linear warm-up steps (default: min(1000, steps/10)).")
     long warmup;
 
-    @Option(names = "--auxk-alpha", paramLabel = "A", defaultValue = "0.03125", description = "AuxK loss weight, 0 off (default: 1/32).")
+    @Option(names = "--auxk-alpha", paramLabel = "A", defaultValue = "0.03125",
+            description = "AuxK loss weight, 0 off (default: 1/32).")
     double auxkAlpha;
 
-    @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0", description = "AuxK latents per token (default: d/2 of the narrowest source).")
+    @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0",
+            description = "AuxK latents per token (default: d/2 of the narrowest source).")
     int kAux;
 
     @Option(names = "--sparsity-penalty", paramLabel = "L", defaultValue = "0.03125",
@@ -108,7 +117,8 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
             description = "The designated shared latents' reduced L1 weight (default: 0.15 x --sparsity-penalty).")
     double sharedSparsityPenalty;
 
-    @Option(names = "--dead-tokens", paramLabel = "N", defaultValue = "10000000", description = "Tokens without firing after which a latent is dead (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dead-tokens", paramLabel = "N", defaultValue = "10000000",
+            description = "Tokens without firing after which a latent is dead (default: ${DEFAULT-VALUE}).")
     long deadTokens;
 
     @Option(names = "--selection", paramLabel = "MODE", defaultValue = "CROSSCODER",
@@ -118,19 +128,23 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--no-normalize", description = "Do not scale each source to E|x|^2 = d.")
     boolean noNormalize;
 
-    @Option(names = "--threshold-start", paramLabel = "N", defaultValue = "-1", description = "First step of the inference-threshold EMA (default: min(1000, steps/2)).")
+    @Option(names = "--threshold-start", paramLabel = "N", defaultValue = "-1",
+            description = "First step of the inference-threshold EMA (default: min(1000, steps/2)).")
     long thresholdStart;
 
-    @Option(names = "--grad-clip", paramLabel = "G", defaultValue = "1.0", description = "Global gradient-norm clip, 0 off (default: ${DEFAULT-VALUE}, the paper code's).")
+    @Option(names = "--grad-clip", paramLabel = "G", defaultValue = "1.0",
+            description = "Global gradient-norm clip, 0 off (default: ${DEFAULT-VALUE}, the paper code's).")
     double gradClip;
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0", description = "Also write RUN/checkpoint.safetensors every N steps (default: only at the end).")
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "0",
+            description = "Also write RUN/checkpoint.safetensors every N steps (default: only at the end).")
     long checkpointEvery;
 
     @Option(names = "--resume", description = "Continue the run in --out from its checkpoint.safetensors up to --steps, with the options it was started with (same --latents/--k/--shared/--batch and sources required).")
     boolean resume;
 
-    @Option(names = "--val-tokens", paramLabel = "N", defaultValue = "1000000", description = "Held-out tokens for the FVE evaluation, 0 none (default: ${DEFAULT-VALUE}; a synthetic source uses at most 16 batches).")
+    @Option(names = "--val-tokens", paramLabel = "N", defaultValue = "1000000",
+            description = "Held-out tokens for the FVE evaluation, 0 none (default: ${DEFAULT-VALUE}; a synthetic source uses at most 16 batches).")
     long valTokens;
 
     @Option(names = "--out", required = true, paramLabel = "RUN", description = "Run directory.")

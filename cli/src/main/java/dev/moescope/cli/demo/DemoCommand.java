@@ -45,10 +45,11 @@ import java.util.stream.Stream;
                 + "crosscoder on the paired MoE/dense hook (and its diff). Each is an ordinary moescope command, "
                 + "printed before it runs; each writes summary.json under --out.",
             "OUT/report.html is one self-contained page with the plots, the claims checked and the provenance of "
-                + "every step. The default run takes a few minutes on 2 cores; --full takes hours."},
+                + "every step. The default run takes a few minutes on 2 cores; --full about 1.5 hours."},
         footer = {"", "Example:",
             "  moescope demo --out demo-run                # then open demo-run/report.html",
-            "  moescope demo --out demo-run --report-only  # rebuild the report only"})
+            "  moescope demo --out demo-run --report-only  # rebuild the report only",
+            "  moescope demo --out demo-run --full --resume  # continue a stopped run"})
 public final class DemoCommand implements Callable<Integer> {
 
     /** The hook the SAE is trained on and the crosscoder pairs: the residual stream after block 2. */
@@ -65,15 +66,21 @@ public final class DemoCommand implements Callable<Integer> {
     Path out;
 
     @Option(names = "--full",
-            description = {"Full-size reproductions instead of the quick run: toy Fig 3 and all eight Fig 4 phase "
-                + "diagrams at the paper's settings (10 seeds x 5000 steps per grid cell), and 5x longer SAE and "
-                + "crosscoder training. Takes hours on a 2-core CPU (Fig 4 alone is most of it)."})
+            description = {"The same stages at full size: toy Fig 3 at the paper's settings (n=100, 30 densities, "
+                + "10,000 steps) and the demo's phase diagram (E=2, k=1) on the paper's 39x58 grid with 10 seeds x "
+                + "5000 steps per cell, and 5x longer SAE and crosscoder training. About 1.5 hours on a 2-core "
+                + "CPU. All eight Fig 4 diagrams: moescope toy reproduce fig4."})
     boolean full;
 
     /** A seconds-long run on a slice of the fixtures, so tests can run the real pipeline and its report. */
     @Option(names = "--smoke", hidden = true,
             description = "Tiny run for tests: first documents only, a few hundred steps.")
     boolean smoke;
+
+    @Option(names = "--resume",
+            description = {"Continue an interrupted or failed run in --out: the leading stages that finished there "
+                + "with the same command are kept, and the demo runs from the first one that did not."})
+    boolean resume;
 
     @Option(names = "--report-only",
             description = "Rebuild DIR/report.html from an existing demo output; runs no stage.")
@@ -100,9 +107,10 @@ public final class DemoCommand implements Callable<Integer> {
                         smoke ? List.of("--steps", "300") : List.of(), List.of("--seed", seed, "--out", dir("toy/fig3"))),
                 "toy/fig3"));
         stages.add(new Stage(DemoReport.TOY_FIG4, full
-                ? "toy models: the eight MoE phase diagrams against the analytic ones (paper settings: hours)"
+                ? "toy models: a phase diagram (MoE, E=2, k=1) against the analytic one, paper settings"
                 : "toy models: a phase diagram (MoE, E=2, k=1) against the analytic one",
-                concat(List.of("toy", "reproduce", "fig4"), full ? List.of() : List.of("--quick", "--only", "A.E2"),
+                concat(List.of("toy", "reproduce", "fig4"), full ? List.of() : List.of("--quick"),
+                        List.of("--only", "A.E2"),
                         smoke ? List.of("--steps", "300") : List.of(), List.of("--seed", seed, "--out", dir("toy/fig4"))),
                 "toy/fig4"));
         stages.add(new Stage(DemoReport.PROBE_INSPECT, "probe: what the graph surgery finds in the fixture MoE",
@@ -197,24 +205,30 @@ public final class DemoCommand implements Callable<Integer> {
             report(stdout);
             return 0;
         }
-        if (clearPreviousRun(out)) {
+        List<Stage> stages = stages();
+        List<Map<String, Object>> ran = new ArrayList<>();
+        if (resume) {
+            ran.addAll(finishedStages(out, stages));
+            clearStagesAfter(out, ran.size());
+            stdout.printf("moescope demo: resuming in %s, keeping %d finished stage(s) of %d%n",
+                    out.toAbsolutePath().normalize(), ran.size(), stages.size());
+        } else if (clearPreviousRun(out)) {
             stdout.println("moescope demo: replacing the previous demo run in " + out.toAbsolutePath().normalize());
         }
         Provenance.Builder provenance = Provenance.start("demo").parameter("seed", common.seed)
-                .parameter("mode", full ? "full" : smoke ? "smoke" : "quick").parameter("out", out);
-        List<Map<String, Object>> ran = new ArrayList<>();
+                .parameter("mode", full ? "full" : smoke ? "smoke" : "quick").parameter("out", out)
+                .parameter("stages_kept_from_previous_run", ran.size());
 
         stdout.println("moescope demo: native stack check");
         stdout.println("  " + NativeChecks.pytorch(common.threads));
         stdout.println("  " + NativeChecks.onnxRuntime());
         stdout.println("  " + NativeChecks.tokenizers());
         if (full) {
-            stdout.println("moescope demo --full: paper-size reproductions; this takes hours on a 2-core CPU.");
+            stdout.println("moescope demo --full: paper-size runs of the same stages; about 1.5 hours on a 2-core CPU.");
         }
 
-        List<Stage> stages = stages();
         int code = 0;
-        for (int i = 0; i < stages.size() && code == 0; i++) {
+        for (int i = ran.size(); i < stages.size() && code == 0; i++) {
             Stage s = stages.get(i);
             stdout.printf("%nmoescope demo: stage %d/%d, %s%n  $ moescope %s%n", i + 1, stages.size(), s.title(),
                     String.join(" ", s.args()));
@@ -287,6 +301,60 @@ public final class DemoCommand implements Callable<Integer> {
         Files.deleteIfExists(out.resolve(DemoReport.FILE));
         Files.delete(summary);
         return true;
+    }
+
+    /**
+     * For --resume: the records of the leading stages of the previous run in {@code out} that can be kept, i.e.
+     * that exited 0 with exactly the command this run would give them and still have their summary.json. Stops at
+     * the first stage that cannot, since later stages read earlier stages' outputs.
+     */
+    static List<Map<String, Object>> finishedStages(Path out, List<Stage> stages) {
+        Path summary = out.resolve("summary.json");
+        if (!Files.isRegularFile(summary)) {
+            throw MoescopeException.badInput(out, "no demo run here to resume; run without --resume");
+        }
+        JsonObject previous = Json.read(summary, JsonObject.class);
+        if (previous == null || !previous.has("report") || !previous.has("stages")) {
+            throw MoescopeException.badInput(summary, "not a moescope demo summary; nothing to resume");
+        }
+        List<Map<String, Object>> kept = new ArrayList<>();
+        var records = previous.getAsJsonArray("stages");
+        for (int i = 0; i < Math.min(records.size(), stages.size()); i++) {
+            JsonObject r = records.get(i).getAsJsonObject();
+            Stage s = stages.get(i);
+            String command = "moescope " + String.join(" ", s.args());
+            boolean finished = r.has("exit_code") && !r.get("exit_code").isJsonNull()
+                    && r.get("exit_code").getAsInt() == 0;
+            if (!finished || !command.equals(r.get("command").getAsString())
+                    || !Files.isRegularFile(out.resolve(s.out()).resolve("summary.json"))) {
+                break;
+            }
+            Map<String, Object> record = new LinkedHashMap<>();
+            record.put("key", s.key());
+            record.put("stage", s.title());
+            record.put("command", command);
+            record.put("out", s.out());
+            record.put("exit_code", 0);
+            record.put("seconds", r.has("seconds") ? r.get("seconds").getAsDouble() : null);
+            record.put("kept_from_previous_run", true);
+            kept.add(record);
+        }
+        return kept;
+    }
+
+    /** For --resume: removes the previous run's outputs from stage {@code first} on, and its report. */
+    private static void clearStagesAfter(Path out, int first) throws IOException {
+        JsonObject previous = Json.read(out.resolve("summary.json"), JsonObject.class);
+        Path root = out.toAbsolutePath().normalize();
+        var records = previous.getAsJsonArray("stages");
+        for (int i = first; i < records.size(); i++) {
+            JsonElement dir = records.get(i).getAsJsonObject().get("out");
+            Path stageDir = dir == null || dir.isJsonNull() ? null : root.resolve(dir.getAsString()).normalize();
+            if (stageDir != null && stageDir.startsWith(root) && !stageDir.equals(root)) {
+                deleteTree(stageDir);
+            }
+        }
+        Files.deleteIfExists(out.resolve(DemoReport.FILE));
     }
 
     private static void deleteTree(Path dir) throws IOException {

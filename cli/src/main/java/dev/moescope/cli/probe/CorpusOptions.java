@@ -20,7 +20,8 @@ public final class CorpusOptions {
             description = "A .jsonl file, a .txt file (one document per line, domain = file name) or a directory of them.")
     Path corpus;
 
-    @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME", description = "JSONL text field (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--text-field", defaultValue = "text", paramLabel = "NAME",
+            description = "JSONL text field (default: ${DEFAULT-VALUE}).")
     String textField;
 
     @Option(names = "--domain-field", defaultValue = "domain", paramLabel = "NAME",
@@ -30,20 +31,24 @@ public final class CorpusOptions {
     @Option(names = "--domains", split = ",", paramLabel = "D", description = "Keep only these domains.")
     List<String> domains;
 
-    @Option(names = "--max-docs", defaultValue = "0", paramLabel = "N", description = "Stop after N documents (0 = all).")
+    @Option(names = "--max-docs", defaultValue = "0", paramLabel = "N",
+            description = "Stop after N documents (0 = all).")
     long maxDocs;
 
-    @Option(names = "--max-tokens", defaultValue = "0", paramLabel = "N", description = "Stop after N tokens (0 = all).")
+    @Option(names = "--max-tokens", defaultValue = "0", paramLabel = "N",
+            description = "Stop after N tokens (0 = all).")
     long maxTokens;
 
-    @Option(names = "--seq-len", defaultValue = "256", paramLabel = "N", description = "Window length in tokens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--seq-len", defaultValue = "256", paramLabel = "N",
+            description = "Window length in tokens (default: ${DEFAULT-VALUE}).")
     int seqLen;
 
     @Option(names = "--overlap", defaultValue = "0", paramLabel = "N",
             description = "Context tokens repeated at the start of a document's next window (not recorded twice).")
     int overlap;
 
-    @Option(names = "--batch", defaultValue = "8", paramLabel = "N", description = "Windows per model run (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", defaultValue = "8", paramLabel = "N",
+            description = "Windows per model run (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--bos", defaultValue = "-1", paramLabel = "ID",

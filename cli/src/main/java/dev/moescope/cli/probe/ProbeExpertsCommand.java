@@ -64,7 +64,8 @@ public final class ProbeExpertsCommand implements Callable<Integer> {
             description = "Export sidecar naming the expert weights (default: moescope-export.json beside MODEL).")
     Path sidecar;
 
-    @Option(names = "--spec", paramLabel = "FILE", description = "Probe spec JSON instead of detection (see 'probe inspect');"
+    @Option(names = "--spec", paramLabel = "FILE",
+            description = "Probe spec JSON instead of detection (see 'probe inspect');"
             + " a layer may name its MoE block input as hook 'moe_in'.")
     Path specFile;
 

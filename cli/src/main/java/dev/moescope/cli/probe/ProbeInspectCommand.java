@@ -36,7 +36,8 @@ public final class ProbeInspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "MODEL", description = "The .onnx file (external data beside it is not read).")
+    @Parameters(index = "0", paramLabel = "MODEL",
+            description = "The .onnx file (external data beside it is not read).")
     Path model;
 
     @Option(names = "--spec", paramLabel = "FILE",

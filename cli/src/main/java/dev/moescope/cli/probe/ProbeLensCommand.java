@@ -60,10 +60,12 @@ public final class ProbeLensCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory.")
     Path out;
 
-    @Option(names = "--k", split = ",", paramLabel = "K", description = "k values to sweep (default: 1..the model's k).")
+    @Option(names = "--k", split = ",", paramLabel = "K",
+            description = "k values to sweep (default: 1..the model's k).")
     List<Integer> ks;
 
-    @Option(names = "--spec", paramLabel = "FILE", description = "Probe spec JSON instead of detection (see 'probe inspect').")
+    @Option(names = "--spec", paramLabel = "FILE",
+            description = "Probe spec JSON instead of detection (see 'probe inspect').")
     Path specFile;
 
     @Option(names = "--gating", paramLabel = "SCHEME",

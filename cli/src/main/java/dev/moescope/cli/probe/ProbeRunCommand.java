@@ -69,7 +69,8 @@ public final class ProbeRunCommand implements Callable<Integer> {
     @Option(names = "--model", required = true, paramLabel = "MODEL", description = "The .onnx model.")
     Path model;
 
-    @Option(names = "--out", required = true, paramLabel = "STORE", description = "Store directory (new, or with --resume).")
+    @Option(names = "--out", required = true, paramLabel = "STORE",
+            description = "Store directory (new, or with --resume).")
     Path out;
 
     @Option(names = "--hooks", split = ",", defaultValue = "blocks.*.resid_post", paramLabel = "HOOK",
@@ -77,7 +78,8 @@ public final class ProbeRunCommand implements Callable<Integer> {
                     + " kind (resid_post); 'none' for routing only (default: ${DEFAULT-VALUE}).")
     List<String> hooks;
 
-    @Option(names = "--spec", paramLabel = "FILE", description = "Probe spec JSON instead of detection (see 'probe inspect').")
+    @Option(names = "--spec", paramLabel = "FILE",
+            description = "Probe spec JSON instead of detection (see 'probe inspect').")
     Path specFile;
 
     @Option(names = "--gating", paramLabel = "SCHEME",

@@ -76,7 +76,8 @@ public final class SaeEvalCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "Output directory (default: RUN/eval).")
     Path out;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "4096", description = "Rows per evaluation batch, also the batch of batch top-k (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "4096",
+            description = "Rows per evaluation batch, also the batch of batch top-k (default: ${DEFAULT-VALUE}).")
     int batch;
 
     @Option(names = "--dense-cutoff", paramLabel = "P", defaultValue = "0.1",

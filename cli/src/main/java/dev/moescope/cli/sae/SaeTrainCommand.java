@@ -47,40 +47,48 @@ public final class SaeTrainCommand implements Callable<Integer> {
     @Option(names = "--k", required = true, paramLabel = "K", description = "Mean active latents per token.")
     int k;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "4096", description = "Tokens per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "B", defaultValue = "4096",
+            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000", description = "Total steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "1000",
+            description = "Total steps (default: ${DEFAULT-VALUE}).")
     long steps;
 
     @Option(names = "--lr", paramLabel = "LR", defaultValue = "0",
             description = "Peak learning rate (default: 2e-4/sqrt(F/2^14), dictionary_learning's rule).")
     double lr;
 
-    @Option(names = "--warmup", paramLabel = "N", defaultValue = "1000", description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", paramLabel = "N", defaultValue = "1000",
+            description = "Linear warm-up steps (default: ${DEFAULT-VALUE}).")
     long warmup;
 
     @Option(names = "--decay-start", paramLabel = "N", defaultValue = "-1",
             description = "Step where linear decay to 0 starts (default: none).")
     long decayStart;
 
-    @Option(names = "--grad-clip", paramLabel = "X", defaultValue = "1.0", description = "Global gradient-norm clip, 0 off (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--grad-clip", paramLabel = "X", defaultValue = "1.0",
+            description = "Global gradient-norm clip, 0 off (default: ${DEFAULT-VALUE}).")
     double gradClip;
 
-    @Option(names = "--auxk-alpha", paramLabel = "A", defaultValue = "0.03125", description = "AuxK loss weight, 0 off (default: 1/32).")
+    @Option(names = "--auxk-alpha", paramLabel = "A", defaultValue = "0.03125",
+            description = "AuxK loss weight, 0 off (default: 1/32).")
     double auxkAlpha;
 
-    @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0", description = "AuxK latents per token (default: d/2).")
+    @Option(names = "--k-aux", paramLabel = "N", defaultValue = "0",
+            description = "AuxK latents per token (default: d/2).")
     int kAux;
 
     @Option(names = "--dead-tokens", paramLabel = "N", defaultValue = "10000000",
             description = "Tokens without firing after which a latent is dead (default: ${DEFAULT-VALUE}).")
     long deadTokens;
 
-    @Option(names = "--threshold-beta", paramLabel = "B", defaultValue = "0.999", description = "EMA factor of the inference threshold (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threshold-beta", paramLabel = "B", defaultValue = "0.999",
+            description = "EMA factor of the inference threshold (default: ${DEFAULT-VALUE}).")
     double thresholdBeta;
 
-    @Option(names = "--threshold-start", paramLabel = "N", defaultValue = "1000", description = "Step after which the threshold is tracked (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--threshold-start", paramLabel = "N", defaultValue = "1000",
+            description = "Step after which the threshold is tracked (default: ${DEFAULT-VALUE}).")
     long thresholdStart;
 
     @Option(names = "--no-normalize", description = "Do not scale inputs to E|x|^2 = d.")
@@ -94,7 +102,8 @@ public final class SaeTrainCommand implements Callable<Integer> {
             description = "Gradient kernel: sparse (fast) or dense (DJL autograd reference) (default: ${DEFAULT-VALUE}).")
     SaeConfig.Kernel kernel;
 
-    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "1000", description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--checkpoint-every", paramLabel = "N", defaultValue = "1000",
+            description = "Steps between checkpoints (default: ${DEFAULT-VALUE}).")
     long checkpointEvery;
 
     @Option(names = {"--skip-bad-rows", "--skip-nonfinite"},

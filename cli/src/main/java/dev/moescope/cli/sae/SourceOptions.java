@@ -20,7 +20,8 @@ public final class SourceOptions {
                 + "(sparse non-negative combinations of unit vectors plus noise); see --synthetic-*.")
         boolean synthetic;
 
-        @Option(names = "--npy", paramLabel = "FILE", description = "A float32 .npy matrix (rows, width) of activations.")
+        @Option(names = "--npy", paramLabel = "FILE",
+                description = "A float32 .npy matrix (rows, width) of activations.")
         Path npy;
 
         @Option(names = "--store", paramLabel = "STORE", description = "An activation store (with --hook).")

@@ -57,7 +57,8 @@ public final class ExportCommand implements Callable<Integer> {
     @Option(names = "--sequences", description = "hf only: one row per context window (SAELens layout).")
     boolean sequences;
 
-    @Option(names = "--context", paramLabel = "N", defaultValue = "128", description = "Window length for --sequences (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--context", paramLabel = "N", defaultValue = "128",
+            description = "Window length for --sequences (default: ${DEFAULT-VALUE}).")
     int context;
 
     @Override

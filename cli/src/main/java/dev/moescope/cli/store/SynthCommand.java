@@ -42,22 +42,27 @@ public final class SynthCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Store directory to create.")
     Path out;
 
-    @Option(names = "--docs", defaultValue = "1000", paramLabel = "N", description = "Documents (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--docs", defaultValue = "1000", paramLabel = "N",
+            description = "Documents (default: ${DEFAULT-VALUE}).")
     long docs;
 
-    @Option(names = "--hook", paramLabel = "NAME:WIDTH", description = "Hook and width (repeatable; default blocks.0.resid_post:64).")
+    @Option(names = "--hook", paramLabel = "NAME:WIDTH",
+            description = "Hook and width (repeatable; default blocks.0.resid_post:64).")
     List<String> hooks = List.of("blocks.0.resid_post:64");
 
     @Option(names = "--routing", paramLabel = "LAYER:K:EXPERTS", description = "Routed layer (repeatable).")
     List<String> routing = List.of();
 
-    @Option(names = "--dtype", defaultValue = "float32", description = "float32 or float16 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--dtype", paramLabel = "TYPE", defaultValue = "float32",
+            description = "float32 or float16 (default: ${DEFAULT-VALUE}).")
     String dtype;
 
-    @Option(names = "--compression", defaultValue = "none", description = "none or zstd (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--compression", paramLabel = "CODEC", defaultValue = "none",
+            description = "none or zstd (default: ${DEFAULT-VALUE}).")
     String compression;
 
-    @Option(names = "--shard-rows", defaultValue = "65536", paramLabel = "N", description = "Rows per shard (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--shard-rows", defaultValue = "65536", paramLabel = "N",
+            description = "Rows per shard (default: ${DEFAULT-VALUE}).")
     int shardRows;
 
     @Option(names = "--resume", description = "Continue an interrupted store after its last committed document.")

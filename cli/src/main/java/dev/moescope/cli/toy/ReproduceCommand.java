@@ -43,14 +43,16 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "Reduced settings that finish in under a minute each.")
     boolean quick;
 
-    @Option(names = "--steps", defaultValue = "0",
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "0",
             description = "Override the experiment's training steps (a reduced run; recorded in summary.json).")
     int steps;
 
-    @Option(names = "--seeds", defaultValue = "0", description = "Override the seeds (runs) per cell.")
+    @Option(names = "--seeds", paramLabel = "N", defaultValue = "0",
+            description = "Override the seeds (runs) per cell.")
     int seeds;
 
-    @Option(names = "--only", split = ",", description = "Parts to run; fig4: configuration names, e.g. A.E1,C.E3.")
+    @Option(names = "--only", paramLabel = "CONFIG", split = ",",
+            description = "Parts to run; fig4: configuration names, e.g. A.E1,C.E3.")
     List<String> only = new ArrayList<>();
 
     @Option(names = "--bias-init", paramLabel = "INIT",

@@ -33,32 +33,35 @@ import java.util.concurrent.Callable;
             "      --steps 2000 --seeds 3 --out runs/sweep"})
 public final class SweepCommand implements Callable<Integer> {
 
-    @Option(names = "--n", required = true, description = "Number of features.")
+    @Option(names = "--n", paramLabel = "N", required = true, description = "Number of features.")
     int n;
 
-    @Option(names = "--m", required = true, description = "Hidden dimensions per expert.")
+    @Option(names = "--m", paramLabel = "M", required = true, description = "Hidden dimensions per expert.")
     int m;
 
-    @Option(names = "--sparsity", required = true, description = "S values in [0, 1).")
+    @Option(names = "--sparsity", paramLabel = "LIST", required = true, description = "S values in [0, 1).")
     String sparsity;
 
-    @Option(names = "--last-importance", description = "Last-feature importance values (others 1).")
+    @Option(names = "--last-importance", paramLabel = "LIST",
+            description = "Last-feature importance values (others 1).")
     String lastImportance;
 
-    @Option(names = "--importance-decay", defaultValue = "1.0",
+    @Option(names = "--importance-decay", paramLabel = "R", defaultValue = "1.0",
             description = "Without --last-importance: I_i = decay^i (default: 1).")
     double decay;
 
-    @Option(names = "--experts", defaultValue = "1", description = "E values (default: 1).")
+    @Option(names = "--experts", paramLabel = "LIST", defaultValue = "1", description = "E values (default: 1).")
     String experts;
 
-    @Option(names = "--k", defaultValue = "1", description = "k values; pairs with k > E are skipped (default: 1).")
+    @Option(names = "--k", paramLabel = "LIST", defaultValue = "1",
+            description = "k values; pairs with k > E are skipped (default: 1).")
     String k;
 
-    @Option(names = "--router-init", defaultValue = "xavier", description = "Comma list of router inits.")
+    @Option(names = "--router-init", paramLabel = "INITS", defaultValue = "xavier",
+            description = "Comma list of router inits.")
     String routerInit;
 
-    @Option(names = "--out", required = true, description = "Output directory (created).")
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Output directory (created).")
     Path out;
 
     @CommandLine.Mixin

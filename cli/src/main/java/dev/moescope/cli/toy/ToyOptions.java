@@ -14,38 +14,43 @@ import java.util.List;
 /** Training options shared by {@code toy train} and {@code toy sweep}, and list parsing for sweep axes. */
 public final class ToyOptions {
 
-    @Option(names = "--batch", defaultValue = "1024", description = "Samples per step (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--batch", paramLabel = "N", defaultValue = "1024",
+            description = "Samples per step (default: ${DEFAULT-VALUE}).")
     int batch;
 
-    @Option(names = "--steps", defaultValue = "10000", description = "Training steps (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--steps", paramLabel = "N", defaultValue = "10000",
+            description = "Training steps (default: ${DEFAULT-VALUE}).")
     int steps;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--lr", paramLabel = "RATE", defaultValue = "1e-3",
+            description = "AdamW learning rate (default: ${DEFAULT-VALUE}).")
     double lr;
 
-    @Option(names = "--weight-decay", defaultValue = "0.01",
+    @Option(names = "--weight-decay", paramLabel = "W", defaultValue = "0.01",
             description = "AdamW decoupled weight decay (default: ${DEFAULT-VALUE}, PyTorch's).")
     double weightDecay;
 
-    @Option(names = "--loss-reduction", defaultValue = "mean",
+    @Option(names = "--loss-reduction", paramLabel = "MODE", defaultValue = "mean",
             description = "Over features: 'mean' (Anthropic, vectorised MoE code) or 'sum' (MoE single-model code).")
     String reduction;
 
-    @Option(names = "--bias-init", defaultValue = "xavier", description = "'xavier' (MoE paper) or 'zero' (Anthropic).")
+    @Option(names = "--bias-init", paramLabel = "INIT", defaultValue = "xavier",
+            description = "'xavier' (MoE paper) or 'zero' (Anthropic).")
     String biasInit;
 
-    @Option(names = "--router-gradient", defaultValue = "exact",
+    @Option(names = "--router-gradient", paramLabel = "MODE", defaultValue = "exact",
             description = "Top-1 router gradient: 'exact' (zero) or 'pytorch-float32' (PyTorch's round-off residue).")
     String routerGradient;
 
-    @Option(names = "--load-balancing", defaultValue = "0",
+    @Option(names = "--load-balancing", paramLabel = "ALPHA", defaultValue = "0",
             description = "α of the Switch load-balancing loss α·E·Σ f_e P_e; 0 = off (default). The paper used 0.01.")
     double loadBalancing;
 
-    @Option(names = "--seeds", defaultValue = "1", description = "Seeds per configuration; the best is kept.")
+    @Option(names = "--seeds", paramLabel = "N", defaultValue = "1",
+            description = "Seeds per configuration; the best is kept.")
     int seeds;
 
-    @Option(names = "--select", defaultValue = "held-out",
+    @Option(names = "--select", paramLabel = "CRITERION", defaultValue = "held-out",
             description = "Best-of-seeds criterion: 'held-out' (fresh samples) or 'last-batch' (the authors').")
     String select;
 

@@ -33,29 +33,33 @@ import java.util.concurrent.Callable;
             "      --out runs/moe20"})
 public final class TrainCommand implements Callable<Integer> {
 
-    @Option(names = "--n", required = true, description = "Number of features.")
+    @Option(names = "--n", paramLabel = "N", required = true, description = "Number of features.")
     int n;
 
-    @Option(names = "--m", required = true, description = "Hidden dimensions per expert.")
+    @Option(names = "--m", paramLabel = "M", required = true, description = "Hidden dimensions per expert.")
     int m;
 
-    @Option(names = "--experts", defaultValue = "1", description = "Number of experts E (default: ${DEFAULT-VALUE} = dense).")
+    @Option(names = "--experts", paramLabel = "E", defaultValue = "1",
+            description = "Number of experts E (default: ${DEFAULT-VALUE} = dense).")
     int experts;
 
-    @Option(names = "--k", defaultValue = "1", description = "Active experts per input (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--k", paramLabel = "K", defaultValue = "1",
+            description = "Active experts per input (default: ${DEFAULT-VALUE}).")
     int k;
 
-    @Option(names = "--sparsity", required = true, description = "Feature sparsity S in [0, 1): density 1 − S.")
+    @Option(names = "--sparsity", paramLabel = "S", required = true,
+            description = "Feature sparsity S in [0, 1): density 1 − S.")
     double sparsity;
 
-    @Option(names = "--importance-decay", defaultValue = "1.0", description = "Importance I_i = decay^i (default: 1 = uniform).")
+    @Option(names = "--importance-decay", paramLabel = "R", defaultValue = "1.0",
+            description = "Importance I_i = decay^i (default: 1 = uniform).")
     double decay;
 
-    @Option(names = "--router-init", defaultValue = "xavier",
+    @Option(names = "--router-init", paramLabel = "INIT", defaultValue = "xavier",
             description = "zero, xavier, diagonal, ordered-k-hot or random-k-hot (default: ${DEFAULT-VALUE}).")
     String routerInit;
 
-    @Option(names = "--out", required = true, description = "Output directory (created).")
+    @Option(names = "--out", paramLabel = "DIR", required = true, description = "Output directory (created).")
     Path out;
 
     @CommandLine.Mixin

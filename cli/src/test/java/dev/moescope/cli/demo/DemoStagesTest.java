@@ -47,8 +47,12 @@ class DemoStagesTest {
     void fullRunsThePaperSettingsAndTheDefaultDoesNot() {
         String quick = String.join(" ", stages().get(1).args());
         String full = String.join(" ", stages("--full").get(1).args());
-        assertTrue(quick.contains("--quick") && quick.contains("--only"), quick);
-        assertFalse(full.contains("--quick") || full.contains("--only") || full.contains("--steps"), full);
+        assertTrue(quick.contains("--quick") && quick.contains("--only A.E2"), quick);
+        // the same diagram at the paper's grid, seeds and steps
+        assertTrue(full.contains("--only A.E2"), full);
+        assertFalse(full.contains("--quick") || full.contains("--steps") || full.contains("--seeds"), full);
+        String fig3 = String.join(" ", stages("--full").get(0).args());
+        assertFalse(fig3.contains("--quick") || fig3.contains("--steps"), fig3);
     }
 
     @Test

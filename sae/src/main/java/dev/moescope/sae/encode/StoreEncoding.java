@@ -3,6 +3,7 @@ package dev.moescope.sae.encode;
 import ai.djl.engine.Engine;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
+import dev.moescope.core.progress.Progress;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.sae.dictionary.SparseCodes;
 import dev.moescope.sae.io.SaeLensExport;
@@ -47,7 +48,8 @@ public final class StoreEncoding {
             rows = s.rows();
         }
         long[] counts = new long[3]; // active entries, empty rows, skipped rows
-        try (ThresholdEncoder enc = new ThresholdEncoder(engine, sae)) {
+        try (ThresholdEncoder enc = new ThresholdEncoder(engine, sae);
+             Progress progress = Progress.start("sae encode", rows, "tok")) {
             HookAppender.addSparse(storeDir, HookSpec.sparse(outHook, sae.latents()), (store, chunk) -> {
                 float[] x = store.readHook(hook, chunk.firstRow(), chunk.rows());
                 int d = sae.width();
@@ -71,6 +73,7 @@ public final class StoreEncoding {
                     }
                 }
                 SparseCodes c = enc.encode(x, chunk.rows());
+                progress.stepBy(chunk.rows());
                 return sparseRows(c, chunk.firstRow(), bad, counts);
             });
         }
