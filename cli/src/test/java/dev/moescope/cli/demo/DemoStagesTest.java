@@ -78,6 +78,50 @@ class DemoStagesTest {
         assertTrue(indexOf(all, "probe", "experts") >= 0);
     }
 
+    /**
+     * --resume keeps the leading stages that finished with the same command and still have their summary, and
+     * nothing after the first that did not (later stages read earlier ones' outputs).
+     */
+    @Test
+    void resumeKeepsOnlyTheFinishedPrefix(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path out = dir.resolve("demo-out");
+        List<DemoCommand.Stage> all = stagesIn(out);
+        List<java.util.Map<String, Object>> records = new ArrayList<>();
+        for (int i = 0; i < all.size(); i++) {
+            DemoCommand.Stage s = all.get(i);
+            java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+            r.put("key", s.key());
+            r.put("command", "moescope " + String.join(" ", s.args()));
+            r.put("out", s.out());
+            // stages 0-2 finished; 3 was interrupted (exit_code null); 4 "finished" after it (cannot be trusted)
+            r.put("exit_code", i <= 2 || i == 4 ? 0 : null);
+            records.add(r);
+            if (i <= 4) {
+                java.nio.file.Files.createDirectories(out.resolve(s.out()));
+                java.nio.file.Files.writeString(out.resolve(s.out()).resolve("summary.json"), "{}");
+            }
+        }
+        java.nio.file.Path summary = out.resolve("summary.json");
+        dev.moescope.core.json.Json.write(summary, java.util.Map.of("stages", records, "report", "report.html"));
+        assertEquals(3, DemoCommand.finishedStages(out, all).size());
+
+        // a stage whose summary.json is gone is run again, and so is everything after it
+        java.nio.file.Files.delete(out.resolve(all.get(1).out()).resolve("summary.json"));
+        assertEquals(1, DemoCommand.finishedStages(out, all).size());
+
+        // another seed changes every command: nothing is kept
+        assertEquals(0, DemoCommand.finishedStages(out, stagesIn(out, "--seed", "7")).size());
+    }
+
+    private static List<DemoCommand.Stage> stagesIn(java.nio.file.Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("demo", "--out", out.toString()));
+        args.addAll(List.of(extra));
+        CommandLine.ParseResult parsed = Moescope.commandLine().parseArgs(args.toArray(String[]::new));
+        DemoCommand demo = parsed.subcommand().commandSpec().commandLine().getCommand();
+        return demo.stages();
+    }
+
     private static int indexOf(List<DemoCommand.Stage> stages, String group, String verb) {
         for (int i = 0; i < stages.size(); i++) {
             List<String> a = stages.get(i).args();
