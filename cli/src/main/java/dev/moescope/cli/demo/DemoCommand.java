@@ -259,8 +259,9 @@ public final class DemoCommand implements Callable<Integer> {
         List<Claim> claims = DemoReport.claims(out);
         write(provenance, ran, claims);
         if (code == 0) {
-            stdout.printf("%nran: native stack check and %d stages; outputs under %s%n", stages.size(),
-                    out.toAbsolutePath().normalize());
+            long kept = ran.stream().filter(r -> Boolean.TRUE.equals(r.get("kept_from_previous_run"))).count();
+            stdout.printf("%nran: native stack check and %d stages%s; outputs under %s%n", stages.size() - kept,
+                    kept > 0 ? " (" + kept + " kept from the previous run)" : "", out.toAbsolutePath().normalize());
             long supported = claims.stream().filter(c -> Boolean.TRUE.equals(c.supported())).count();
             stdout.printf("claims checked: %d, supported %d (see the report)%n", claims.size(), supported);
         }
