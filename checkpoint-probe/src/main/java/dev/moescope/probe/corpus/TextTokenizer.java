@@ -105,6 +105,26 @@ public final class TextTokenizer implements AutoCloseable {
         return withBos;
     }
 
+    /**
+     * The special-token ids the tokenizer's own post-processor puts before a text (e.g. a BOS), which
+     * {@link #encode} leaves out unless asked with a BOS id; empty when it adds none before the text.
+     */
+    public long[] postProcessorPrefix() {
+        long[] with = tokenizer.encode("a", true, false).getIds();
+        long[] without = tokenizer.encode("a", false, false).getIds();
+        for (int start = 0; start + without.length <= with.length; start++) {
+            if (java.util.Arrays.equals(with, start, start + without.length, without, 0, without.length)) {
+                return java.util.Arrays.copyOf(with, start);
+            }
+        }
+        return new long[0];
+    }
+
+    /** Whether a BOS id was configured (see {@link #open}). */
+    public boolean prependsBos() {
+        return bosId >= 0;
+    }
+
     /** Vocabulary size (largest id + 1) as declared by tokenizer.json. */
     public int vocabularySize() {
         return vocabularySize;

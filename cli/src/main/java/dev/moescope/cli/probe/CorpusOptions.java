@@ -3,6 +3,7 @@ package dev.moescope.cli.probe;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.probe.capture.CorpusProbe;
 import dev.moescope.probe.corpus.CorpusReader;
+import dev.moescope.probe.corpus.TextTokenizer;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -54,6 +55,24 @@ public final class CorpusOptions {
     @Option(names = "--bos", defaultValue = "-1", paramLabel = "ID",
             description = "Token id put before every document (default: none; no special tokens are added implicitly).")
     long bos;
+
+    /**
+     * Opens the tokenizer with {@code --bos}. A tokenizer whose post-processor prepends special tokens (a BOS) that
+     * the model was trained with gets a one-line note with the results ({@code out}) when {@code --bos} was not
+     * given: moescope adds no special tokens unless asked, so results would silently differ from the model's usual
+     * input. (Not on stderr, which carries at most the one-line error.)
+     */
+    TextTokenizer openTokenizer(java.io.PrintWriter out) {
+        TextTokenizer tok = TextTokenizer.open(tokenizer, bos);
+        long[] prefix = tok.postProcessorPrefix();
+        if (!tok.prependsBos() && prefix.length > 0) {
+            out.println("note: " + tok.file() + " prepends token id " + prefix[0] + " to every text; "
+                    + "moescope adds none unless asked: pass --bos " + prefix[0] + " to feed the model what it saw "
+                    + "in training");
+            out.flush();
+        }
+        return tok;
+    }
 
     /** Records every corpus, tokenizer and batching option in {@code prov} (one list for every probe command). */
     Provenance.Builder record(Provenance.Builder prov) {

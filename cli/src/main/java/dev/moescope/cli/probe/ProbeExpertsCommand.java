@@ -93,7 +93,7 @@ public final class ProbeExpertsCommand implements Callable<Integer> {
         ExpertProbe.Report report;
         String deviceUsed;
         String deviceNote;
-        try (TextTokenizer tok = TextTokenizer.open(corpus.tokenizer, corpus.bos);
+        try (TextTokenizer tok = corpus.openTokenizer(w);
              ExpertProbe experts = ExpertProbe.open(model, proto, probe, sidecarFile,
                      new OrtRunner.Config(model, dev, common.threads, null),
                      new ExpertProbe.Config(common.threads, (long) cacheMb << 20))) {

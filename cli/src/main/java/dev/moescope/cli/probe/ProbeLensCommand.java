@@ -110,7 +110,7 @@ public final class ProbeLensCommand implements Callable<Integer> {
         MoeLens.Report report;
         String deviceUsed;
         String deviceNote;
-        try (TextTokenizer tok = TextTokenizer.open(corpus.tokenizer, corpus.bos);
+        try (TextTokenizer tok = corpus.openTokenizer(w);
              MoeLens lens = MoeLens.open(model, proto, probe, sweep,
                      new OrtRunner.Config(model, dev, common.threads, null), renormalising, bothVariants)) {
             tok.checkFits(ProbeDetector.embeddingRows(proto), model);

@@ -137,7 +137,7 @@ public final class ProbeRunCommand implements Callable<Integer> {
         List<Integer> routedLayers;
         StoreSink sink = new StoreSink(new StoreSink.Options(out, modelId, tokenizerId, fullLogits && gate != null,
                 shardRows, resume, provenance));
-        try (TextTokenizer tok = TextTokenizer.open(corpus.tokenizer, corpus.bos);
+        try (TextTokenizer tok = corpus.openTokenizer(w);
              RoutingCapture capture = RoutingCapture.openNamed(model, proto, probe, gate, hookNames,
                      new OrtRunner.Config(model, dev, common.threads, null))) {
             tok.checkFits(ProbeDetector.embeddingRows(proto), model);

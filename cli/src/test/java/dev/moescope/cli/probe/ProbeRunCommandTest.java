@@ -229,6 +229,22 @@ class ProbeRunCommandTest {
         assertArrayEquals(manifest, Files.readAllBytes(moeStore.resolve("manifest.json")));
     }
 
+    /**
+     * The fixture tokenizer's post-processor prepends BOS (id 0), which moescope only adds with --bos: without it,
+     * the run still works but says so once with its results; with it, no note.
+     */
+    @Test
+    void aTokenizerThatAddsBosGetsANoteWithoutBos() {
+        assertTrue(moeRun.out().lines().noneMatch(l -> l.contains("note:")), moeRun.out());
+        CliRun noBos = run("probe", "run", "--model", dense.toString(), "--no-routing", "--tokenizer",
+                tokenizer.toString(), "--corpus", corpus.toString(), "--max-docs", "2", "--seq-len", "128",
+                "--out", dir.resolve("no-bos-store").toString(), "--no-progress");
+        assertEquals(0, noBos.code(), noBos.err());
+        List<String> notes = noBos.out().lines().filter(l -> l.contains("note:")).toList();
+        assertEquals(1, notes.size(), noBos.out());
+        assertTrue(notes.get(0).contains("--bos 0") && notes.get(0).contains("tokenizer.json"), notes.get(0));
+    }
+
     static void check(CliRun r, String mention) {
         assertEquals(3, r.code(), r.out() + r.err());
         String message = r.err().lines().filter(l -> l.startsWith("moescope: ")).reduce((a, b) -> b).orElse("");
