@@ -27,10 +27,14 @@ import java.util.concurrent.Callable;
 /** {@code moescope toy reproduce NAME}: one of the papers' figures or tables, or {@code all} of them. */
 @Command(name = "reproduce",
         mixinStandardHelpOptions = true,
-        description = {"Reproduce a figure or table of Toy Models of Superposition or of the MoE superposition paper.",
-            "Writes summary.json (key numbers + provenance), the trained weights (safetensors, gates included)",
-            "and PNG plots into --out. NAME is one of: tms-intro, tms-geometry, fig1, fig2, fig3, loss, fig4,",
-            "fig5, fig6, table1, or 'all' (each into its own subdirectory)."},
+        description = {
+            "Reproduce a figure or table of Toy Models of Superposition or of the MoE superposition "
+                    + "paper.",
+            "Writes summary.json (key numbers + provenance), the trained weights (safetensors, gates "
+                    + "included) and PNG plots into --out, and prints the settings it ran with and its headline"
+                    + " numbers.",
+            "NAME is one of: tms-intro, tms-geometry, fig1, fig2, fig3, loss, fig4, fig5, fig6, "
+                    + "table1, or 'all' (each into its own subdirectory)."},
         footer = {"", "Example:", "  moescope toy reproduce fig2 --out runs/fig2 --quick --seed 1"})
 public final class ReproduceCommand implements Callable<Integer> {
 
