@@ -74,6 +74,8 @@ public final class Fig2Moe implements Experiment {
         return ConsoleSummary.training(config).setting("model", "MoE n=" + n + " m=5 E=4 k=1, S=0.9")
                 .setting("seeds", seeds)
                 .headline("seeds matching the paper's panel", matching + " of " + seeds)
+                .headline("of features 0-10, represented per expert (best seed)",
+                        out.get("represented_of_features_0_10_per_expert"))
                 .headline("dimensionality sum per expert (best seed)",
                         out.get("dimensionality_sum_per_expert"))
                 .headline("held-out loss (best seed)", out.get("held_out_loss")).into(out);
