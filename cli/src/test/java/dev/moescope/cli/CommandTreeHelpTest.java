@@ -110,6 +110,48 @@ class CommandTreeHelpTest {
         assertEquals("", err.toString(), "picocli could not format a help text");
     }
 
+    /** The longest one-line summary a parent's command list shows without wrapping it into a second line. */
+    private static final int SUMMARY_WIDTH = 100;
+
+    /**
+     * A command's description is one array element per paragraph, because picocli wraps each element itself and
+     * takes the first element as the one-line summary in the parent's command list: that first element is one
+     * short complete sentence, and no element is a hard-wrapped piece of a sentence (ending mid-sentence, or
+     * continuing one with a lowercase word).
+     */
+    @Test
+    void everyCommandDescriptionIsWholeParagraphsUnderAOneSentenceSummary() {
+        List<String> bad = new ArrayList<>();
+        // the groups and leaves: the root's own description is the program's banner, not a summary
+        List<CommandLine> commands = commands();
+        commands.remove(0);
+        assertTrue(commands.size() > leaves().size(), "expected groups as well as leaves");
+        for (CommandLine cl : commands) {
+            String name = cl.getCommandSpec().qualifiedName();
+            String[] description = cl.getCommandSpec().usageMessage().description();
+            if (description.length == 0 || description[0].isBlank()) {
+                bad.add(name + ": no description");
+                continue;
+            }
+            String summary = description[0].strip();
+            if (!summary.endsWith(".") || summary.length() > SUMMARY_WIDTH) {
+                bad.add(name + ": summary is not one sentence of at most " + SUMMARY_WIDTH + " characters ending "
+                        + "with '.': \"" + summary + "\"");
+            }
+            for (String paragraph : description) {
+                String p = paragraph.strip();
+                if (p.isEmpty()) {
+                    continue; // a blank line between paragraphs
+                }
+                if (p.contains("\n") || p.contains("%n") || !(p.endsWith(".") || p.endsWith(":"))
+                        || Character.isLowerCase(p.charAt(0))) {
+                    bad.add(name + ": description element is not a whole paragraph: \"" + p + "\"");
+                }
+            }
+        }
+        assertTrue(bad.isEmpty(), String.join("\n", bad));
+    }
+
     @Test
     void everyLeafTakesTheSharedOptionsWithTheSameMeaning() {
         CommandSpec reference = CommandSpec.forAnnotatedObject(new Object() {
@@ -155,6 +197,21 @@ class CommandTreeHelpTest {
             }
             assertFalse(out.toString().isBlank());
         }
+    }
+
+    /** Every command: the root, the groups and the leaves (picocli's own help command aside). */
+    static List<CommandLine> commands() {
+        List<CommandLine> all = new ArrayList<>();
+        collectAll(Moescope.commandLine(), all);
+        return all;
+    }
+
+    private static void collectAll(CommandLine cl, List<CommandLine> all) {
+        if (cl.getCommandName().equals("help")) {
+            return;
+        }
+        all.add(cl);
+        cl.getSubcommands().values().forEach(sub -> collectAll(sub, all));
     }
 
     /** Every command without subcommands (picocli's own help command aside). */

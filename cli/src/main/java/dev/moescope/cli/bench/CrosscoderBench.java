@@ -31,12 +31,15 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "crosscoder",
         mixinStandardHelpOptions = true,
-        description = {"BatchTopK crosscoder training step over two sources: moescope (DJL + sparse Java kernels) vs "
-                + "a dense PyTorch reference (bench/crosscoder/reference.py), same shapes, penalties and thread count.",
-                "Prints tokens/s of both, the ratio, where each step's time goes and how close the Java step is to "
-                        + "the encoder-matmul floor; writes OUT/summary.json.",
-                "The two sides alternate for --rounds rounds (the machine's load drifts); the headline ratio compares "
-                        + "each side's fastest round, the median of the per-round ratios is printed next to it."},
+        description = {
+            "BatchTopK crosscoder training step: moescope vs a dense PyTorch reference.",
+            "Two sources; moescope runs DJL + sparse Java kernels, the reference is "
+                    + "bench/crosscoder/reference.py, with the same shapes, penalties and thread count.",
+            "Prints tokens/s of both, the ratio, where each step's time goes and how close the Java "
+                    + "step is to the encoder-matmul floor; writes OUT/summary.json.",
+            "The two sides alternate for --rounds rounds (the machine's load drifts); the headline "
+                    + "ratio compares each side's fastest round, the median of the per-round ratios is printed "
+                    + "next to it."},
         footer = {"", "Example:",
                 "  # 2 sources of d=256, F=8192, k=32, 256 shared latents, batch 4096:",
                 "  moescope bench crosscoder --threads 2"})

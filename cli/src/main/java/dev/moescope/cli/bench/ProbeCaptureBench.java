@@ -47,10 +47,11 @@ import java.util.Set;
 @Command(name = "probe-capture",
         mixinStandardHelpOptions = true,
         description = {
-            "Probe capture overhead: tokens/s of routing capture (router logits + hooks exposed, Java top-k,",
-            "rows copied out), with the activation store written (tokens, routing, hooks; committed and fsynced),",
-            "and with the routing analyses fed, vs a bare ONNX Runtime loop requesting only logits, over the same",
-            "batches with the same session options, in one run."},
+            "Probe capture overhead: capture, store writing and analyses vs a bare ONNX Runtime loop.",
+            "Measures tokens/s of routing capture (router logits + hooks exposed, Java top-k, rows "
+                    + "copied out), with the activation store written (tokens, routing, hooks; committed and "
+                    + "fsynced), and with the routing analyses fed, vs a bare ONNX Runtime loop requesting only"
+                    + " logits, over the same batches with the same session options, in one run."},
         footer = {"", "Example:",
             "  moescope bench probe-capture model.onnx --tokenizer tokenizer.json \\",
             "      --corpus corpus.jsonl --seq-len 128 --batch 8 --max-tokens 20000 \\",

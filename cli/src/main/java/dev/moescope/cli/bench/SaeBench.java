@@ -29,10 +29,12 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "sae",
         mixinStandardHelpOptions = true,
-        description = {"BatchTopK SAE training step: moescope (DJL + sparse Java kernels) vs a dense PyTorch "
-                + "reference (bench/sae/reference.py), same shapes, same thread count.",
-                "Prints tokens/s of both, the ratio, where the Java step's time goes and how close it is to the "
-                        + "encoder-matmul floor; writes OUT/summary.json."},
+        description = {
+            "BatchTopK SAE training step: moescope vs a dense PyTorch reference.",
+            "The moescope side runs DJL + sparse Java kernels, the reference is "
+                    + "bench/sae/reference.py, with the same shapes and thread count.",
+            "Prints tokens/s of both, the ratio, where the Java step's time goes and how close it is "
+                    + "to the encoder-matmul floor; writes OUT/summary.json."},
         footer = {"", "Example:", "  moescope bench sae --threads 2   # d=512, F=8192, k=32, batch 4096"})
 public final class SaeBench implements Callable<Integer> {
 

@@ -41,9 +41,10 @@ import java.util.stream.Stream;
  */
 @Command(name = "store",
         mixinStandardHelpOptions = true,
-        description = {"Store throughput against a raw FileChannel copy of the same bytes.",
-                "Write (uncompressed, ZSTD), memory-mapped sequential read, shuffled read;",
-                "targets: write >= 50%% and sequential read >= 70%% of the raw rate."},
+        description = {
+            "Store throughput against a raw FileChannel copy of the same bytes.",
+            "Measures write (uncompressed, ZSTD), memory-mapped sequential read and shuffled read. "
+                    + "Targets: write >= 50%% and sequential read >= 70%% of the raw rate."},
         footer = {"", "Example:", "  moescope bench store --mb 512 --width 512 --dir /tmp/bench"})
 public final class StoreBench implements Callable<Integer> {
 

@@ -29,10 +29,13 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "toy",
         mixinStandardHelpOptions = true,
-        description = {"Toy-model training throughput: moescope's fused trainer vs the PyTorch reference",
-            "(bench/toy/reference.py, run with /usr/bin/python3) on the same workload: 'fig3' (n=100 sweep,",
-            "4 models x 30 densities, batch 1024) or 'fig4' (C.E3 on the 39x58 grid, batch 512, LB on).",
-            "Prints model-steps/s for both, the ratio, and a roofline estimate; writes summary.json to --out."},
+        description = {
+            "Toy-model training throughput: moescope's fused trainer vs the PyTorch reference.",
+            "The reference is bench/toy/reference.py, run with /usr/bin/python3 on the same workload:"
+                    + " 'fig3' (n=100 sweep, 4 models x 30 densities, batch 1024) or 'fig4' (C.E3 on the 39x58 "
+                    + "grid, batch 512, LB on).",
+            "Prints model-steps/s for both, the ratio, and a roofline estimate; writes summary.json "
+                    + "to --out."},
         footer = {"", "Example:",
             "  moescope bench toy --workload fig4 --steps 500 --threads 2 \\",
             "      --out runs/bench-fig4"})

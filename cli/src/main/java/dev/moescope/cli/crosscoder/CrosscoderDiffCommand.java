@@ -30,17 +30,20 @@ import java.util.concurrent.Callable;
 /** {@code moescope crosscoder diff}: how a trained crosscoder's latents split between the MoE and the dense model. */
 @Command(name = "diff",
         mixinStandardHelpOptions = true,
-        description = {"Diff two models with a crosscoder trained by `crosscoder train`: per latent the relative "
-                + "decoder norm r = |d_B|/(|d_A|+|d_B|) and Delta_norm, the decoder cosine, the class (designated "
-                + "shared, emergent shared, A-specific, B-specific, other), the activation density, mean activation, "
-                + "per-domain density and top-activating contexts; per class the density distribution (median, IQR, "
-                + "log10 histogram); FVE per source and pooled; the dead fraction; and, from the MoE store's routing, "
-                + "which experts were active where each latent fires against the base rate.",
-                "Streams the paired stores in order (the documents training held out, else every row), encoding every "
-                        + "token with the crosscoder's inference threshold.",
-                "Writes DIR/summary.json (with the paper's claims and whether this run supports each), latents.csv, "
-                        + "classes.csv, contexts.csv/json, relative_norms.png, density_by_class.png, "
-                        + "decoder_cosine.png, expert_concentration.png (with routing) and report.md."},
+        description = {
+            "Diff two models with a crosscoder trained by `crosscoder train`.",
+            "Per latent: the relative decoder norm r = |d_B|/(|d_A|+|d_B|) and Delta_norm, the "
+                    + "decoder cosine, the class (designated shared, emergent shared, A-specific, B-specific, "
+                    + "other), the activation density, mean activation, per-domain density and top-activating "
+                    + "contexts.",
+            "Per class: the density distribution (median, IQR, log10 histogram). Overall: FVE per "
+                    + "source and pooled, the dead fraction and, from the MoE store's routing, which experts "
+                    + "were active where each latent fires against the base rate.",
+            "Streams the paired stores in order (the documents training held out, else every row), "
+                    + "encoding every token with the crosscoder's inference threshold.",
+            "Writes DIR/summary.json (with the paper's claims and whether this run supports each), "
+                    + "latents.csv, classes.csv, contexts.csv/json, relative_norms.png, density_by_class.png, "
+                    + "decoder_cosine.png, expert_concentration.png (with routing) and report.md."},
         footer = {"", "Example:",
                 "  moescope crosscoder train --store stores/moe --store stores/dense \\",
                 "      --hook blocks.2.resid_post --hook blocks.2.resid_post \\",

@@ -36,13 +36,16 @@ import java.util.concurrent.Callable;
 /** {@code moescope crosscoder train}: trains a BatchTopK crosscoder on paired stores recorded on the same tokens. */
 @Command(name = "train",
         mixinStandardHelpOptions = true,
-        description = {"Train a BatchTopK crosscoder jointly on two or more activation stores recorded on the same "
-                + "tokens (an MoE and a dense model, say): per-source encoders and decoders, one shared code, "
-                + "decoder-norm-weighted batch top-k, AuxK, EMA inference threshold, per-source input scaling, "
-                + "and --shared designated shared latents whose decoder is tied across sources.",
-                "Stores are paired row by row; misaligned stores are refused with the first mismatch.",
-                "Writes RUN/crosscoder.safetensors, RUN/cfg.json, RUN/summary.json (with provenance, and per-source and "
-                        + "pooled FVE on held-out tokens) and RUN/checkpoint.safetensors (continue with --resume)."},
+        description = {
+            "Train a BatchTopK crosscoder jointly on two or more stores recorded on the same tokens.",
+            "The sources are, say, an MoE and a dense model. The crosscoder has per-source encoders "
+                    + "and decoders, one shared code, decoder-norm-weighted batch top-k, AuxK, an EMA inference"
+                    + " threshold, per-source input scaling, and --shared designated shared latents whose "
+                    + "decoder is tied across sources.",
+            "Stores are paired row by row; misaligned stores are refused with the first mismatch.",
+            "Writes RUN/crosscoder.safetensors, RUN/cfg.json, RUN/summary.json (with provenance, and "
+                    + "per-source and pooled FVE on held-out tokens) and RUN/checkpoint.safetensors (continue "
+                    + "with --resume)."},
         footer = {"", "Example:",
                 "  moescope demo --out /tmp/d",
                 "  moescope crosscoder train \\",

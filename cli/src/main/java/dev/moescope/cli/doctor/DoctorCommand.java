@@ -11,8 +11,10 @@ import java.util.concurrent.Callable;
 /** {@code moescope doctor}: loads each native library offline and does a small computation with it. */
 @Command(name = "doctor",
         mixinStandardHelpOptions = true,
-        description = {"Check that the native stack works offline on this machine:",
-            "libtorch through DJL, ONNX Runtime, and Hugging Face tokenizers each load and compute."},
+        description = {
+            "Check that the native stack works offline on this machine.",
+            "Each of libtorch through DJL, ONNX Runtime and Hugging Face tokenizers must load and "
+                    + "compute."},
         footer = {"", "Example:", "  moescope doctor"})
 public final class DoctorCommand implements Callable<Integer> {
 

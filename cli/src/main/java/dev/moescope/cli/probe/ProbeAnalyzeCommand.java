@@ -29,11 +29,13 @@ import java.util.concurrent.Callable;
 @Command(name = "analyze",
         mixinStandardHelpOptions = true,
         description = {
-            "Stream a store's routing into the routing analyses: per layer, per domain and overall expert load and",
-            "balance (normalised entropy, CV, max/mean, experts covering 50 %%, largest share), OLMoE domain and",
-            "vocabulary specialisation, co-activation (all-pairs and OLMoE adjacent-rank), Mixtral consecutive-token",
-            "rates vs 1/E, router confidence when full logits were recorded; --compare adds routing agreement with",
-            "a second store on the same tokens. Writes summary.json, CSVs and PNG charts."},
+            "Analyse a store's routing: expert load and balance, specialisation, co-activation.",
+            "Per layer, per domain and overall: expert load and balance (normalised entropy, CV, "
+                    + "max/mean, experts covering 50 %%, largest share), OLMoE domain and vocabulary "
+                    + "specialisation, co-activation (all-pairs and OLMoE adjacent-rank), Mixtral consecutive-"
+                    + "token rates vs 1/E, and router confidence when full logits were recorded.",
+            "--compare adds routing agreement with a second store on the same tokens. Writes "
+                    + "summary.json, CSVs and PNG charts."},
         footer = {"", "Example:",
             "  moescope probe analyze runs/moe-store --out runs/moe-analysis",
             "  moescope probe analyze runs/moe-store --compare runs/moe-fp16-store \\",

@@ -31,12 +31,13 @@ import java.util.concurrent.Callable;
 @Command(name = "experts",
         mixinStandardHelpOptions = true,
         description = {
-            "Single-expert approximation and per-expert logit lens (MoE Lens, done right): recompute every token's",
-            "chosen experts in Java from the weights the export sidecar names, check that the weighted sum equals",
-            "the model's MoE output, and report per layer and domain the cosine between the layer output H^k and",
-            "the top expert alone H1 (raw weight, renormalised, its mixture weight, and MoE Lens's released",
-            "definition), and how often H1 and H^k decode to the same top-1 token through the model's own final",
-            "norm and unembedding."},
+            "Single-expert approximation and per-expert logit lens (MoE Lens, done right).",
+            "Recomputes every token's chosen experts in Java from the weights the export sidecar "
+                    + "names, and checks that their weighted sum equals the model's MoE output.",
+            "Reports per layer and domain the cosine between the layer output H^k and the top expert "
+                    + "alone H1 (raw weight, renormalised, its mixture weight, and MoE Lens's released "
+                    + "definition), and how often H1 and H^k decode to the same top-1 token through the model's"
+                    + " own final norm and unembedding."},
         footer = {"", "Example:",
             "  moescope probe experts model.onnx --tokenizer tokenizer.json \\",
             "      --corpus corpus.jsonl --seq-len 128 --max-tokens 20000 --out runs/experts",

@@ -22,9 +22,11 @@ import java.util.concurrent.Callable;
 @Command(name = "inspect",
         mixinStandardHelpOptions = true,
         description = {
-            "Find each MoE layer's router logits, residual stream and MoE block output in an",
-            "ONNX model (by graph structure, or from blocks.<L>.<hook> outputs) and print them",
-            "as a JSON probe spec. Edit it and pass it back with --spec if detection is wrong."},
+            "Find the router logits, residual stream and MoE output of every MoE layer in an ONNX "
+                    + "model.",
+            "Detection works from the graph's structure, or from blocks.<L>.<hook> outputs; the "
+                    + "result is printed as a JSON probe spec.",
+            "Edit it and pass it back with --spec if detection is wrong."},
         footer = {"", "Example:",
             "  moescope probe inspect model.onnx > spec.json",
             "  moescope probe inspect model.onnx --spec spec.json --out runs/inspect"})

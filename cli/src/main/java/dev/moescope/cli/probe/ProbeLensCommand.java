@@ -33,10 +33,14 @@ import java.util.concurrent.Callable;
 @Command(name = "lens",
         mixinStandardHelpOptions = true,
         description = {
-            "MoE Lens, done right: run the model with every TopK's k overridden (k = 1..K) and report per-domain",
-            "perplexity and per-layer cosine similarity of the residual stream against the full-k run; and a logit",
-            "lens that feeds each layer's residual through the model's own final norm (with its learned scale) and",
-            "unembedding. The last layer's lens reproduces the model's logits (reported as a check)."},
+            "MoE Lens, done right: a top-k sweep of perplexity and residual similarity, and a logit "
+                    + "lens.",
+            "Runs the model with every TopK's k overridden (k = 1..K) and reports per-domain "
+                    + "perplexity and the per-layer cosine similarity of the residual stream against the full-k"
+                    + " run.",
+            "The logit lens feeds each layer's residual through the model's own final norm (with its "
+                    + "learned scale) and unembedding. The last layer's lens reproduces the model's logits "
+                    + "(reported as a check)."},
         footer = {"", "Example:",
             "  moescope probe lens model.onnx --tokenizer tokenizer.json \\",
             "      --corpus corpus.jsonl --k 1,2 --seq-len 128 --max-tokens 20000 \\",

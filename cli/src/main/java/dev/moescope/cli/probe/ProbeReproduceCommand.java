@@ -18,12 +18,15 @@ import java.util.concurrent.Callable;
 @Command(name = "reproduce",
         mixinStandardHelpOptions = true,
         description = {
-            "Feed released routing counts and CSVs through moescope's metric code and compare with the papers",
-            "(probe spec section 7): deepseek-routing (1), olmoe-routing (2), lens-perplexity (3), lens-cosine (4),",
-            "baselines (5). Writes summary.json (provenance with input hashes), checks.csv, the target's CSVs and",
-            "reproduction.md (paper value vs ours with status). Exit 0 even when a check is not met: the table says so.",
-            "Released pickles and .pt files are converted to JSON first with",
-            "'python3 -m moescope_export.released_counts' (checkpoint-probe/export)."},
+            "Run released routing counts and CSVs through moescope's metric code and compare with the"
+                    + " papers.",
+            "Targets (probe spec section 7): deepseek-routing (1), olmoe-routing (2), lens-perplexity"
+                    + " (3), lens-cosine (4), baselines (5).",
+            "Writes summary.json (provenance with input hashes), checks.csv, the target's CSVs and "
+                    + "reproduction.md (paper value vs ours with status). Exit 0 even when a check is not met: "
+                    + "the table says so.",
+            "Released pickles and .pt files are converted to JSON first with 'python3 -m "
+                    + "moescope_export.released_counts' (checkpoint-probe/export)."},
         footer = {"", "Example:",
             "  moescope probe reproduce olmoe-routing --data fixtures/data/released/olmoe \\",
             "      --out runs/olmoe-routing",

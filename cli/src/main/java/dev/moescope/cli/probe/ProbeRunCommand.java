@@ -39,11 +39,13 @@ import java.util.regex.Pattern;
 @Command(name = "run",
         mixinStandardHelpOptions = true,
         description = {
-            "Run an ONNX model over a domain-labelled corpus and record, per token, the routing of every MoE layer",
-            "(top-k expert ids and gate weights re-derived in Java from the router logits, checked against the",
-            "graph's own TopK where it has one; optionally the full logits) and the requested hooks into an",
-            "activation store. Streams with bounded memory; --resume continues an interrupted run after its last",
-            "committed document. Model, tokenizer and corpus hashes go into the store's manifest."},
+            "Record an ONNX model's per-token routing and hooks over a domain-labelled corpus into a "
+                    + "store.",
+            "The routing of every MoE layer is the top-k expert ids and gate weights re-derived in "
+                    + "Java from the router logits, checked against the graph's own TopK where it has one; "
+                    + "optionally the full logits are kept too.",
+            "Streams with bounded memory; --resume continues an interrupted run after its last "
+                    + "committed document. Model, tokenizer and corpus hashes go into the store's manifest."},
         footer = {"", "Examples:",
             "  moescope probe run --model tiny-moe/model.onnx --tokenizer tokenizer.json \\",
             "      --corpus corpus/ --bos 0 --seq-len 128 --hooks 'blocks.*.resid_post' \\",

@@ -21,11 +21,13 @@ import java.util.concurrent.Callable;
 /** {@code moescope sae encode}: latents of every store row, written back as a sparse hook. */
 @Command(name = "encode",
         mixinStandardHelpOptions = true,
-        description = {"Encode every row of a store's hook with a trained SAE (inference threshold: pre > θ) and "
-                + "add the latents to the same store as a sparse hook (active indices and values per token), "
-                + "aligned row by row with its tokens.",
-                "The store is changed atomically (new files, then the manifest); on error it stays as it was. "
-                        + "Writes OUT/summary.json (default OUT: RUN/encode)."},
+        description = {
+            "Encode a store's hook with a trained SAE and add the latents to the same store as a "
+                    + "sparse hook.",
+            "Uses the inference threshold (pre > θ); the sparse hook holds the active indices and "
+                    + "values per token, aligned row by row with the store's tokens.",
+            "The store is changed atomically (new files, then the manifest); on error it stays as it "
+                    + "was. Writes OUT/summary.json (default OUT: RUN/encode)."},
         footer = {"", "Example:",
                 "  moescope sae encode runs/sae-l3 --store runs/store \\",
                 "      --out-hook blocks.3.sae_latents",

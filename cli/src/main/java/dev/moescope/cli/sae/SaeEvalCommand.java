@@ -27,16 +27,19 @@ import java.util.concurrent.Callable;
 /** {@code moescope sae eval}: metrics of a trained SAE on held-out activations. */
 @Command(name = "eval",
         mixinStandardHelpOptions = true,
-        description = {"Evaluate a trained SAE on the held-out rows of the source it was trained on: FVE (pooled, "
-                + "centred, per token), MSE, L0 (threshold and batch top-k), dead/dense fractions, log10 density "
-                + "histogram, cos(x, x^), |x^|/|x|; on synthetic data also recovery of the true dictionary.",
-                "On a store, also the top-activating contexts of every latent from the store's tokens (token "
-                        + "strings if stored, else ids; with document id, domain, position).",
-                "On a store recorded by `probe run`, also CE loss recovered: (CE_zero - CE_sae)/(CE_zero - CE_clean) on "
-                        + "the held-out documents re-run through the model (zero ablation; the mean-ablation variant "
-                        + "too), after checking that the model's hash and the clean hook match the store.",
-                "Writes OUT/summary.json, OUT/density.png (OUT/recovery.png on synthetic data, OUT/contexts.csv and "
-                        + "OUT/contexts.json on a store)."},
+        description = {
+            "Evaluate a trained SAE on the held-out rows of the source it was trained on.",
+            "Reports FVE (pooled, centred, per token), MSE, L0 (threshold and batch top-k), "
+                    + "dead/dense fractions, a log10 density histogram, cos(x, x^) and |x^|/|x|; on synthetic "
+                    + "data also the recovery of the true dictionary.",
+            "On a store, also the top-activating contexts of every latent from the store's tokens "
+                    + "(token strings if stored, else ids; with document id, domain, position).",
+            "On a store recorded by `probe run`, also CE loss recovered: (CE_zero - CE_sae)/(CE_zero "
+                    + "- CE_clean) on the held-out documents re-run through the model (zero ablation; the mean-"
+                    + "ablation variant too), after checking that the model's hash and the clean hook match the"
+                    + " store.",
+            "Writes OUT/summary.json, OUT/density.png (OUT/recovery.png on synthetic data, "
+                    + "OUT/contexts.csv and OUT/contexts.json on a store)."},
         footer = {"", "Example:", "  moescope sae eval runs/sae-synth",
                 "  moescope sae eval runs/sae-l3 --store runs/store  # + contexts, CE loss",
                 "  moescope sae eval runs/sae-l3 --store runs/store --model moved/model.onnx"})

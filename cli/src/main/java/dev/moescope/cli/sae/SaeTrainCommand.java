@@ -18,10 +18,11 @@ import java.util.concurrent.Callable;
 /** {@code moescope sae train}: trains a BatchTopK SAE. */
 @Command(name = "train",
         mixinStandardHelpOptions = true,
-        description = {"Train a BatchTopK sparse autoencoder (AuxK, unit-norm decoder, EMA inference threshold) on one "
-                + "hook's activations, on DJL's PyTorch engine.",
-                "Writes RUN/sae_weights.safetensors + cfg.json (SAELens JumpReLU layout), RUN/checkpoint.safetensors "
-                        + "(for --resume) and RUN/summary.json."},
+        description = {
+            "Train a BatchTopK sparse autoencoder on one hook's activations (DJL's PyTorch engine).",
+            "Trains with the AuxK loss, a unit-norm decoder and an EMA inference threshold.",
+            "Writes RUN/sae_weights.safetensors + cfg.json (SAELens JumpReLU layout), "
+                    + "RUN/checkpoint.safetensors (for --resume) and RUN/summary.json."},
         footer = {"", "Example:",
                 "  moescope sae train --synthetic --latents 192 --k 3 --batch 1024 \\",
                 "      --steps 1500 --lr 3e-4 --warmup 50 --threshold-start 400 \\",

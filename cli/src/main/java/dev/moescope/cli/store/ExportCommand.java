@@ -25,12 +25,14 @@ import java.util.concurrent.Callable;
 /** {@code moescope store export STORE --format hf|parquet|npy --out DIR}. */
 @Command(name = "export",
         mixinStandardHelpOptions = true,
-        description = {"Export a store for other tools (hf, parquet, npy).",
-                "  hf       Hugging Face datasets directory (load_from_disk), one row per token;",
-                "           with --sequences --context N: one row per N-token window,",
-                "           Array2D columns (SAELens cached activations)",
-                "  parquet  Parquet files (Arrow's C++ writer) for Spark, DuckDB, Polars, pyarrow",
-                "  npy      one .npy per hook and routing array, plus tokens.csv"},
+        description = {
+            "Export a store for other tools (hf, parquet, npy).",
+            "--format hf writes a Hugging Face datasets directory (load_from_disk), one row per "
+                    + "token; with --sequences --context N, one row per N-token window in Array2D columns "
+                    + "(SAELens cached activations).",
+            "--format parquet writes Parquet files (Arrow's C++ writer) for Spark, DuckDB, Polars, "
+                    + "pyarrow.",
+            "--format npy writes one .npy per hook and routing array, plus tokens.csv."},
         footer = {"", "Example:",
             "  moescope store export runs/probe/store --format hf --sequences \\",
             "      --context 128 --hook blocks.1.resid_post --out runs/hf"})

@@ -17,7 +17,9 @@ import java.util.concurrent.Callable;
 /** {@code moescope store inspect STORE}: what a store holds, read from its manifest (fast, no data read). */
 @Command(name = "inspect",
         mixinStandardHelpOptions = true,
-        description = {"Show a store's hooks, widths, dtypes, rows, documents, domains, routing, size on disk and provenance."},
+        description = {
+            "Show a store's hooks, widths, dtypes, rows, documents, domains, routing, size and "
+                    + "provenance."},
         footer = {"", "Example:", "  moescope store inspect runs/probe/store"})
 public final class InspectCommand implements Callable<Integer> {
 

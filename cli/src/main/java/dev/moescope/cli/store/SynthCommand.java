@@ -25,9 +25,11 @@ import java.util.concurrent.Callable;
 /** {@code moescope store synth}: a reproducible synthetic store, for trying tools and pipelines without a model. */
 @Command(name = "synth",
         mixinStandardHelpOptions = true,
-        description = {"Write a reproducible synthetic store (no model needed).",
-                "Documents of random tokens in three domains, hook activations with per-token structure and",
-                "domain-biased routing, all determined by --seed. --resume continues an interrupted run."},
+        description = {
+            "Write a reproducible synthetic store (no model needed).",
+            "Documents of random tokens in three domains, hook activations with per-token structure "
+                    + "and domain-biased routing, all determined by --seed. --resume continues an interrupted "
+                    + "run."},
         footer = {"", "Example:",
             "  moescope store synth --out runs/synth --docs 2000 \\",
             "      --hook blocks.0.resid_post:64 --routing 0:2:8"})

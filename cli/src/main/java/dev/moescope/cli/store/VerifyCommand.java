@@ -13,9 +13,10 @@ import java.util.concurrent.Callable;
 /** {@code moescope store verify STORE}: checksums, row counts, schemas and token invariants of every shard. */
 @Command(name = "verify",
         mixinStandardHelpOptions = true,
-        description = {"Check every shard of a store (checksums, row counts, schemas, token invariants).",
-                "Checksums (CRC32C) every file against the manifest, checks each file's schema and rows, and the tokens table's",
-                "invariants. Exits 3 naming the first bad file and shard."},
+        description = {
+            "Check every shard of a store (checksums, row counts, schemas, token invariants).",
+            "Checksums (CRC32C) every file against the manifest, checks each file's schema and rows, "
+                    + "and the tokens table's invariants. Exits 3 naming the first bad file and shard."},
         footer = {"", "Example:", "  moescope store verify runs/probe/store"})
 public final class VerifyCommand implements Callable<Integer> {
 

@@ -3,6 +3,7 @@ package dev.moescope.cli.toy;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
+import dev.moescope.toy.experiments.ConsoleSummary;
 import dev.moescope.toy.experiments.Experiment;
 import dev.moescope.toy.model.BiasInit;
 import dev.moescope.toy.model.RouterGradient;
@@ -27,10 +28,14 @@ import java.util.concurrent.Callable;
 /** {@code moescope toy reproduce NAME}: one of the papers' figures or tables, or {@code all} of them. */
 @Command(name = "reproduce",
         mixinStandardHelpOptions = true,
-        description = {"Reproduce a figure or table of Toy Models of Superposition or of the MoE superposition paper.",
-            "Writes summary.json (key numbers + provenance), the trained weights (safetensors, gates included)",
-            "and PNG plots into --out. NAME is one of: tms-intro, tms-geometry, fig1, fig2, fig3, loss, fig4,",
-            "fig5, fig6, table1, or 'all' (each into its own subdirectory)."},
+        description = {
+            "Reproduce a figure or table of Toy Models of Superposition or of the MoE superposition "
+                    + "paper.",
+            "Writes summary.json (key numbers + provenance), the trained weights (safetensors, gates "
+                    + "included) and PNG plots into --out, and prints the settings it ran with and its headline"
+                    + " numbers.",
+            "NAME is one of: tms-intro, tms-geometry, fig1, fig2, fig3, loss, fig4, fig5, fig6, "
+                    + "table1, or 'all' (each into its own subdirectory)."},
         footer = {"", "Example:", "  moescope toy reproduce fig2 --out runs/fig2 --quick --seed 1"})
 public final class ReproduceCommand implements Callable<Integer> {
 
@@ -116,12 +121,8 @@ public final class ReproduceCommand implements Callable<Integer> {
                 bias, rg)));
         Path summary = Summaries.write(dir, command, results, prov);
         pw.printf("%s: %s%n", e.name(), e.description());
-        for (Map.Entry<String, Object> r : results.entrySet()) {
-            if (r.getValue() instanceof Number || r.getValue() instanceof List<?> l && !l.isEmpty()
-                    && l.get(0) instanceof Number) {
-                pw.printf("  %s = %s%n", r.getKey(), r.getValue());
-            }
-        }
+        // what actually ran (after --quick, --steps, --seeds, --only) and the experiment's headline numbers
+        ConsoleSummary.lines(results).forEach(line -> pw.printf("  %s%n", line));
         pw.printf("  wrote %s (%.1f s)%n", summary, (System.nanoTime() - t0) / 1e9);
         pw.flush();
     }

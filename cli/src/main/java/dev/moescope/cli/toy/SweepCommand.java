@@ -23,10 +23,13 @@ import java.util.concurrent.Callable;
 /** {@code moescope toy sweep}: a grid over S × last-feature importance × E × k × router init, one batched run per (E, k). */
 @Command(name = "sweep",
         mixinStandardHelpOptions = true,
-        description = {"Train a grid of toy models: sparsity × last-feature importance × experts × k × router init.",
-            "Each (E, k) pair is one batched run of every cell and seed. Lists are 'a,b,c' or 'start:stop:step'.",
-            "Writes summary.json (per cell: losses, features per dimension, usage, last-feature class per expert),",
-            "sweep-<arch>.safetensors per (E, k), and a features-per-dimension plot."},
+        description = {
+            "Train a grid of toy models: sparsity × last-feature importance × experts × k × router "
+                    + "init.",
+            "Each (E, k) pair is one batched run of every cell and seed. Lists are 'a,b,c' or "
+                    + "'start:stop:step'.",
+            "Writes summary.json (per cell: losses, features per dimension, usage, last-feature class"
+                    + " per expert), sweep-<arch>.safetensors per (E, k), and a features-per-dimension plot."},
         footer = {"", "Example:",
             "  moescope toy sweep --n 3 --m 2 --sparsity 0.1:0.9:0.2 \\",
             "      --last-importance 0.5,1,2 --experts 1,2 --k 1 --load-balancing 0.01 \\",

@@ -4,11 +4,14 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 
 import dev.moescope.cli.CliRun;
+import dev.moescope.toy.experiments.ConsoleSummary;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import java.util.regex.Pattern;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -34,6 +37,35 @@ class ToyCliTest {
         assertTrue(Files.size(dir.resolve("fig5.safetensors")) > 0);
         assertTrue(Files.size(dir.resolve("fig5-regions.png")) > 0);
         assertTrue(Files.size(dir.resolve("fig5-regions-all-seeds.png")) > 0);
+    }
+
+    /**
+     * The console says what actually ran (the --quick families and densities, the --steps given) and the
+     * figure's headline numbers, not the paper's settings or the raw override fields.
+     */
+    @Test
+    void reproducePrintsTheSettingsItRanWithAndHeadlineNumbers(@TempDir Path dir) throws Exception {
+        CliRun r = run("toy", "reproduce", "fig3", "--out", dir.toString(), "--quick", "--steps", "50",
+                "--no-progress");
+        assertEquals(0, r.code(), r.err());
+        String out = r.out();
+        assertTrue(out.contains("families: dense m=8 (n=40), E4 k1 m=2 (n=40), E8 k2 m=1 (n=40)"), out);
+        assertTrue(out.contains("steps: 50\n") || out.contains("steps: 50\r\n"), out);
+        assertTrue(out.contains("densities: 8 values, 1 to 0.1"), out);
+        for (String family : List.of("dense m=8", "E4 k1 m=2", "E8 k2 m=1")) {
+            assertTrue(Pattern.compile("features per dimension, " + Pattern.quote(family)
+                    + ": [0-9.]+ at density 1, [0-9.]+ at density 0\\.1").matcher(out).find(), out);
+        }
+        assertFalse(out.contains("override"), out);
+        assertFalse(out.contains("n=100") || out.contains("m=20"), "the paper's settings did not run:\n" + out);
+        // the printed numbers are the summary's
+        JsonObject res = JsonParser.parseString(Files.readString(dir.resolve("summary.json"))).getAsJsonObject()
+                .getAsJsonObject("results");
+        double sparsest = res.getAsJsonArray("families").get(0).getAsJsonObject()
+                .getAsJsonArray("features_per_dimension").get(7).getAsDouble();
+        assertTrue(out.contains("features per dimension, dense m=8: "), out);
+        assertTrue(out.contains(ConsoleSummary.format(sparsest) + " at density 0.1"), out);
+        assertEquals(50, res.getAsJsonObject("settings").get("steps").getAsInt());
     }
 
     @Test

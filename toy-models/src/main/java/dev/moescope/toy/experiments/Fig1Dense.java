@@ -51,7 +51,13 @@ public final class Fig1Dense implements Experiment {
         files.add(ctx.save("fig1", result));
         out.put("files", files);
         out.put("seconds", result.seconds());
-        return out;
+        return ConsoleSummary.training(config).setting("model", "dense n=" + n + " m=6, S=0.9")
+                .setting("seeds (best of)", seeds)
+                .headline("features with norm > 0.8", out.get("represented_norm_gt_0_8"))
+                .headline("of which superposed / dedicated", out.get("represented_superposed") + " / "
+                        + out.get("represented_dedicated"))
+                .headline("dimensionality sum", out.get("dimensionality_sum"))
+                .headline("held-out loss", out.get("held_out_loss")).into(out);
     }
 
     /** Counts of represented, antipodal and dedicated features of a dense matrix, and Σ D_i. */

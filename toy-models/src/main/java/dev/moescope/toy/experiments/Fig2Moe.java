@@ -71,7 +71,14 @@ public final class Fig2Moe implements Experiment {
         files.add(ctx.save("fig2", result));
         out.put("files", files);
         out.put("seconds", result.seconds());
-        return out;
+        return ConsoleSummary.training(config).setting("model", "MoE n=" + n + " m=5 E=4 k=1, S=0.9")
+                .setting("seeds", seeds)
+                .headline("seeds matching the paper's panel", matching + " of " + seeds)
+                .headline("of features 0-10, represented per expert (best seed)",
+                        out.get("represented_of_features_0_10_per_expert"))
+                .headline("dimensionality sum per expert (best seed)",
+                        out.get("dimensionality_sum_per_expert"))
+                .headline("held-out loss (best seed)", out.get("held_out_loss")).into(out);
     }
 
     /** The paper's Fig 2: each expert represents at least this many of features 0–10 (its run: 8, 9, 10, 8). */

@@ -122,7 +122,15 @@ public final class Fig5RouterRegions implements Experiment {
                 "x1 →, x2 ↓", seeds, "expert");
         out.put("files", List.of(ctx.save("fig5", result), "fig5-regions.png", "fig5-regions-all-seeds.png"));
         out.put("seconds", result.seconds());
-        return out;
+        ConsoleSummary console = ConsoleSummary.training(config).setting("model", "MoE n=2 m=1 E=3 k=1")
+                .setting("seeds per router init", seeds);
+        for (RouterInit init : inits) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) out.get(init.cliName());
+            console.headline("median final loss, " + init.cliName() + " router", m.get("median_final_loss"));
+        }
+        return console.headline("seeds with final loss diagonal <= xavier <= zero", ordered + " of " + seeds)
+                .into(out);
     }
 
     private static double[] regionShare(int[][] map, int experts) {

@@ -66,7 +66,15 @@ public final class Fig6Specialisation implements Experiment {
         files.add(ctx.save("fig6", result));
         out.put("files", files);
         out.put("seconds", result.seconds());
-        return out;
+        ConsoleSummary console = ConsoleSummary.training(config).setting("model", "MoE n=" + n + " m=5 E=4 k=1")
+                .setting("router inits", List.of(names));
+        for (String name : names) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) out.get(name);
+            console.headline("monosemantic features per expert, " + name,
+                    ((List<?>) m.get("monosemantic_per_expert")).stream().map(l -> ((List<?>) l).size()).toList());
+        }
+        return console.into(out);
     }
 
     /** Per expert, the features with superposition &lt; 0.2 and norm above {@code normFloor} (Table 1 criterion). */

@@ -47,7 +47,7 @@ public final class PhaseDiagrams implements Experiment {
 
     @Override
     public String description() {
-        return "MoE paper Fig 4: phase diagrams of 8 configurations on the 39x58 grid, with the analytic diagrams";
+        return "MoE paper Fig 4: phase diagrams of the last feature per configuration, with the analytic diagrams";
     }
 
     @Override
@@ -76,6 +76,12 @@ public final class PhaseDiagrams implements Experiment {
         List<String> boxNames = new ArrayList<>();
         List<double[]> boxValues = new ArrayList<>();
         List<String> files = new ArrayList<>();
+        ConsoleSummary console = ConsoleSummary.training(config)
+                .setting("configurations", configs.stream().map(Config::name).toList())
+                .setting("grid", rows + " sparsities x " + cols + " importances")
+                .setting("sparsity S", ConsoleSummary.range(sparsity))
+                .setting("importance", ConsoleSummary.range(importance))
+                .setting("seeds per cell", seeds);
         for (Config cfg : configs) {
             InstanceSpec[] specs = new InstanceSpec[rows * cols * seeds];
             for (int r = 0; r < rows; r++) {
@@ -114,6 +120,11 @@ public final class PhaseDiagrams implements Experiment {
                     pe.put("analytic_roughness", PhaseMap.roughness(analytic));
                 }
                 perExpert.add(pe);
+                console.headline("roughness, panel " + title, pe.containsKey("analytic_agreement")
+                        ? ConsoleSummary.format(pe.get("roughness")) + " (analytic "
+                                + ConsoleSummary.format(pe.get("analytic_roughness")) + ", agreement "
+                                + ConsoleSummary.format(pe.get("analytic_agreement")) + ")"
+                        : pe.get("roughness"));
                 panels.add(new Figures.PhasePanel(title, colours(result.weights(), best, e, rows, cols)));
             }
             int cov = 0;
@@ -177,7 +188,7 @@ public final class PhaseDiagrams implements Experiment {
         out.put("configs", summaries);
         out.put("analytic", analyticSummary);
         out.put("files", files);
-        return out;
+        return console.into(out);
     }
 
     private static FeatureClass[][] classes(ToyWeights w, int[] best, int expert, int rows, int cols,

@@ -50,8 +50,8 @@ public final class SparsitySweep implements Experiment {
 
     @Override
     public String description() {
-        return lossFigure ? "MoE paper loss figure: log final loss vs 1/(1-S) for dense and three MoEs (5 runs)"
-                : "MoE paper Fig 3: features per dimension vs 1/(1-S), dense m=20 vs E4k1 m5, E10k2 m2, E20k5 m1";
+        return lossFigure ? "MoE paper loss figure: log final loss vs 1/(1-S) for a dense model and three MoEs"
+                : "MoE paper Fig 3: features per dimension vs 1/(1-S), a dense model vs three MoEs of its total width";
     }
 
     /** The families: the paper's at n=100, or a reduced set with the same structure for --quick. */
@@ -88,6 +88,11 @@ public final class SparsitySweep implements Experiment {
         Map<String, double[][]> lossSeries = new LinkedHashMap<>();
         List<Map<String, Object>> families = new ArrayList<>();
         List<String> files = new ArrayList<>();
+        ConsoleSummary console = ConsoleSummary.training(config)
+                .setting("families", families(quick).stream()
+                        .map(f -> f.label() + " (n=" + f.arch().features() + ")").toList())
+                .setting("densities", ConsoleSummary.range(density))
+                .setting("runs per point", runs);
         double[] x = new double[density.length];
         for (int c = 0; c < density.length; c++) {
             x[c] = 1 / density[c];
@@ -117,6 +122,18 @@ public final class SparsitySweep implements Experiment {
                     meanLastLoss[c] += result.lastRecon()[inst] / runs;
                 }
             }
+            int last = density.length - 1;
+            if (lossFigure) {
+                console.headline("held-out loss, " + f.label(), String.format(java.util.Locale.ROOT,
+                        "%s at density %s, %s at density %s", ConsoleSummary.format(meanLoss[0]),
+                        ConsoleSummary.format(density[0]), ConsoleSummary.format(meanLoss[last]),
+                        ConsoleSummary.format(density[last])));
+            } else {
+                console.headline("features per dimension, " + f.label(), String.format(java.util.Locale.ROOT,
+                        "%s at density %s, %s at density %s", ConsoleSummary.format(Geometry.round(fpd)[0]),
+                        ConsoleSummary.format(density[0]), ConsoleSummary.format(Geometry.round(fpd)[last]),
+                        ConsoleSummary.format(density[last])));
+            }
             fpdSeries.put(f.label(), new double[][] {x, fpd});
             lossSeries.put(f.label(), new double[][] {x, meanLoss});
             Map<String, Object> m = new LinkedHashMap<>();
@@ -143,6 +160,6 @@ public final class SparsitySweep implements Experiment {
         out.put("runs_per_point", runs);
         out.put("families", families);
         out.put("files", files);
-        return out;
+        return console.into(out);
     }
 }

@@ -32,7 +32,7 @@ public final class Table1Specialisation implements Experiment {
 
     @Override
     public String description() {
-        return "MoE paper Table 1: monosemantic features and usage per expert, 100 Xavier + 100 random k-hot models";
+        return "MoE paper Table 1: monosemantic features and usage per expert, Xavier vs random k-hot router inits";
     }
 
     @Override
@@ -64,7 +64,16 @@ public final class Table1Specialisation implements Experiment {
         usageFigure(ctx, out, schemes, perScheme, config.steps());
         out.put("files", List.of(ctx.save("table1", result), USAGE_PNG));
         out.put("seconds", result.seconds());
-        return out;
+        ConsoleSummary console = ConsoleSummary.training(config).setting("model", "MoE n=" + n + " m=10 E=10 k=1")
+                .setting("models per router scheme", perScheme);
+        for (RouterInit scheme : schemes) {
+            @SuppressWarnings("unchecked")
+            Map<String, Object> m = (Map<String, Object>) out.get(scheme.cliName());
+            console.headline("experts with monosemantic features, " + scheme.cliName(),
+                    m.get("experts_with_monosemantic_features") + " of " + perScheme * arch.experts());
+            console.headline("median expert usage, " + scheme.cliName(), m.get("median_usage_across_experts"));
+        }
+        return console.into(out);
     }
 
     static final String USAGE_PNG = "table1-usage.png";

@@ -31,7 +31,7 @@ public final class TmsGeometry implements Experiment {
 
     @Override
     public String description() {
-        return "TMS geometry: dimensions per feature vs 1/(1-S) for n=200, m=20, with sticky fractions";
+        return "TMS geometry: dimensions per feature vs 1/(1-S), with sticky fractions";
     }
 
     @Override
@@ -85,6 +85,16 @@ public final class TmsGeometry implements Experiment {
         out.put("feature_dimensionality", perFeature);
         out.put("files", List.of(ctx.save("tms-geometry", result), "tms-geometry.png"));
         out.put("seconds", result.seconds());
-        return out;
+        int last = density.length - 1;
+        return ConsoleSummary.training(config).setting("model", "dense n=" + n + " m=" + m)
+                .setting("densities", ConsoleSummary.range(density))
+                .headline("dimensions per feature at density " + ConsoleSummary.format(density[0]), dStar[0])
+                .headline("dimensions per feature at density " + ConsoleSummary.format(density[last]), dStar[last])
+                .headline("largest fraction of features at D = 1/2", max(halfFraction))
+                .headline("largest fraction of features at D = 2/5", max(twoFifthsFraction)).into(out);
+    }
+
+    private static double max(double[] v) {
+        return java.util.Arrays.stream(v).max().orElse(0);
     }
 }

@@ -78,7 +78,14 @@ public final class TmsIntro implements Experiment {
         out.put("sparse_adjacent_angles_deg", Geometry.round(adjacentAngles(sparse, 0.5)));
         out.put("files", List.of(ctx.save("tms-intro", result), "features.png"));
         out.put("seconds", result.seconds());
-        return out;
+        return ConsoleSummary.training(config).setting("model", "dense n=" + n + " m=2")
+                .setting("densities", ConsoleSummary.range(density)).setting("seeds (best of)", seeds)
+                .headline("features with norm > 0.9 at density " + ConsoleSummary.format(density[0]),
+                        out.get("dense_represented_norm_gt_0_9"))
+                .headline("features with norm > 0.8 at density "
+                        + ConsoleSummary.format(density[density.length - 1]),
+                        out.get("sparse_represented_norm_gt_0_8"))
+                .headline("adjacent angles (degrees) there", out.get("sparse_adjacent_angles_deg")).into(out);
     }
 
     /** Sorted angles (degrees) between circularly adjacent represented feature vectors (norm above threshold). */
