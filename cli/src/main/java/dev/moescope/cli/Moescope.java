@@ -19,9 +19,9 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         usageHelpAutoWidth = true,
         description = {
-            "Mechanistic interpretability for Mixture-of-Experts models:",
-            "toy models of superposition (dense vs MoE), routing and activation probes of ONNX MoE checkpoints,",
-            "and sparse dictionaries (BatchTopK SAEs, crosscoders) over recorded activations.",
+            "Mechanistic interpretability for Mixture-of-Experts models.",
+            "Toy models of superposition (dense vs MoE), routing and activation probes of ONNX MoE checkpoints, "
+                + "and sparse dictionaries (BatchTopK SAEs, crosscoders) over recorded activations.",
             ""},
         footer = {"", "Run 'moescope <command> --help' for a command's options and an example."},
         subcommands = {

@@ -122,9 +122,7 @@ class CommandTreeHelpTest {
     @Test
     void everyCommandDescriptionIsWholeParagraphsUnderAOneSentenceSummary() {
         List<String> bad = new ArrayList<>();
-        // the groups and leaves: the root's own description is the program's banner, not a summary
-        List<CommandLine> commands = commands();
-        commands.remove(0);
+        List<CommandLine> commands = commands(); // the root, the groups and the leaves
         assertTrue(commands.size() > leaves().size(), "expected groups as well as leaves");
         for (CommandLine cl : commands) {
             String name = cl.getCommandSpec().qualifiedName();
