@@ -31,7 +31,10 @@ import java.util.concurrent.Callable;
                 "  moescope sae train --npy acts.npy --latents 8192 --k 32 --steps 20000 \\",
                 "      --out runs/sae-l3",
                 "  moescope sae train --store runs/store --hook blocks.3.resid_post \\",
-                "      --latents 8192 --k 32 --steps 20000 --out runs/sae-l3"})
+                "      --latents 8192 --k 32 --steps 20000 --out runs/sae-l3",
+                "  # continue it to step 40000 (--latents, --k, --batch are read from the run):",
+                "  moescope sae train --store runs/store --hook blocks.3.resid_post \\",
+                "      --steps 40000 --resume --out runs/sae-l3"})
 public final class SaeTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
