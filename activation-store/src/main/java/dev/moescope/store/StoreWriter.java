@@ -1,6 +1,7 @@
 package dev.moescope.store;
 
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
 import dev.moescope.core.json.AtomicFiles;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.store.manifest.Manifest;
@@ -81,7 +82,7 @@ public final class StoreWriter implements AutoCloseable {
     public static StoreWriter create(Path dir, StoreSpec spec, Provenance provenance) {
         requireDense(spec);
         if (Files.exists(dir.resolve(Manifest.FILE_NAME))) {
-            throw MoescopeException.badInput(dir, "already holds a store; resume it or choose another directory");
+            throw PreviousRun.holds(dir, "store", true);
         }
         try {
             Files.createDirectories(dir);

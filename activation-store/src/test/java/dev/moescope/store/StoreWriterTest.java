@@ -85,7 +85,11 @@ class StoreWriterTest {
                 .hook("blocks.0.resid_post", 32).hook("blocks.1.moe_out", 8).hook("blocks.1.router_logits", 6)
                 .routing(1, 2, 6).tokenText(true).build();
         assertRefused(() -> StoreWriter.resume(dir, otherWidth), "hooks differ");
-        assertRefused(() -> StoreWriter.create(dir, TestStores.spec().build(), TestStores.provenance()), "already holds a store");
+        // a previous run in --out is the user's choice of directory: usage (exit 2), as for every command
+        MoescopeException again = assertThrows(MoescopeException.class,
+                () -> StoreWriter.create(dir, TestStores.spec().build(), TestStores.provenance()));
+        assertEquals(ExitCode.USAGE, again.exitCode(), again.getMessage());
+        assertTrue(again.getMessage().contains("already holds a store"), again.getMessage());
 
         // rows whose arrays do not match the store's widths or hooks
         try (StoreWriter w = StoreWriter.resume(dir, TestStores.spec().build())) {

@@ -1,6 +1,7 @@
 package dev.moescope.probe.capture;
 
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.probe.corpus.Document;
 import dev.moescope.store.HookName;
@@ -122,8 +123,7 @@ public final class StoreSink implements CaptureSink, AutoCloseable {
         boolean exists = StoreWriter.exists(dir);
         if (!resume) {
             if (exists) {
-                throw MoescopeException.badInput(dir, "already holds a store; pass --resume to continue it or"
-                        + " choose another --out");
+                throw PreviousRun.holds(dir, "store", true);
             }
             if (java.nio.file.Files.isDirectory(dir)) {
                 try (var s = java.nio.file.Files.list(dir)) {

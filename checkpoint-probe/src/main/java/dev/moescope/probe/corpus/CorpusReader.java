@@ -127,8 +127,10 @@ public final class CorpusReader {
                 } catch (RuntimeException e) {
                     throw MoescopeException.badInput(f, "line " + n + ": not a JSON object");
                 }
-                String text = field(obj, o.textField(), f, n);
-                String domain = o.domainField() == null ? "" : field(obj, o.domainField(), f, n);
+                String text = field(obj, o.textField(), f, n, "pass --text-field NAME to read another field");
+                String domain = o.domainField() == null ? "" : field(obj, o.domainField(), f, n,
+                        "pass --domain-field NAME to read another field, or --domain-field none if the corpus has "
+                                + "no domains");
                 if (!deliver(new Document(count[0], f.getFileName() + ":" + n, domain, text), o, sink, count)) {
                     return false;
                 }
@@ -139,11 +141,12 @@ public final class CorpusReader {
         }
     }
 
-    private static String field(JsonObject obj, String name, Path f, long line) {
+    /** A string field of a JSONL line; {@code hint} says which option picks another field. */
+    private static String field(JsonObject obj, String name, Path f, long line, String hint) {
         JsonElement v = obj.get(name);
         if (v == null || !v.isJsonPrimitive()) {
             throw MoescopeException.badInput(f, "line " + line + ": no string field '" + name + "' (fields: "
-                    + obj.keySet() + ")");
+                    + obj.keySet() + "; " + hint + ")");
         }
         return v.getAsString();
     }

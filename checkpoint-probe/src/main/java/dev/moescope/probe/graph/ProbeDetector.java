@@ -66,6 +66,14 @@ public final class ProbeDetector {
      * {@code blocks.<L>.router_logits} output is bad input pointing to {@code --spec}.
      */
     public static ProbeSpec detect(ModelProto model, Path path) {
+        return detect(model, path, "");
+    }
+
+    /**
+     * As {@link #detect(ModelProto, Path)}, with {@code noRouterAdvice} appended to the no-router error: what the
+     * calling command offers for a model without a router (e.g. {@code probe run}'s --no-routing).
+     */
+    public static ProbeSpec detect(ModelProto model, Path path, String noRouterAdvice) {
         GraphIndex idx = new GraphIndex(model.getGraph());
         List<Router> routers = findRouters(idx);
         Map<Integer, Map<String, String>> hookOutputs = hookOutputs(idx);
@@ -73,7 +81,7 @@ public final class ProbeDetector {
         if (routers.isEmpty() && !hookRouters) {
             throw MoescopeException.badInput(path, "no router found (no MatMul/Gemm with a constant [hidden, E] "
                     + "weight feeding Softmax/Sigmoid/TopK, no com.microsoft.MoE op, no blocks.<L>.router_logits "
-                    + "output); name the tensors in a probe spec JSON and pass it with --spec");
+                    + "output); name the tensors in a probe spec JSON and pass it with --spec" + noRouterAdvice);
         }
         Map<Integer, Map<String, String>> hooks = new TreeMap<>();
         Map<Integer, String> routerNodes = new TreeMap<>();

@@ -285,7 +285,7 @@ class FixtureProbeStoreTest {
             }
             sink.close(); // ...or here at the latest
         });
-        assertEquals(ExitCode.BAD_INPUT, e.exitCode());
+        assertEquals(ExitCode.USAGE, e.exitCode());
         assertTrue(e.getMessage().contains("already holds a store"), e.getMessage());
         sink.abandon();
         Manifest after = Manifest.read(existing);

@@ -12,6 +12,8 @@ import dev.moescope.crosscoder.diff.LatentClass;
 import dev.moescope.crosscoder.diff.RelativeNorms;
 import dev.moescope.crosscoder.train.Crosscoder;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
+import dev.moescope.cli.sae.ResumedOptions;
 import dev.moescope.core.progress.Progress;
 import dev.moescope.crosscoder.train.CrosscoderCheckpoint;
 import dev.moescope.crosscoder.train.CrosscoderConfig;
@@ -57,8 +59,7 @@ import java.util.concurrent.Callable;
                 "  moescope crosscoder train \\",
                 "      --store /tmp/d/stores/moe --store /tmp/d/stores/dense \\",
                 "      --hook blocks.2.resid_post --hook blocks.2.resid_post \\",
-                "      --latents 256 --k 8 --shared 16 \\",
-                "      --batch 256 --steps 1000 --resume --out runs/cc"})
+                "      --steps 1000 --resume --out runs/cc"})
 public final class CrosscoderTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
@@ -78,19 +79,29 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
     @Option(names = "--synthetic", description = "Train on two synthetic sources with known shared and specific dictionaries instead of stores.")
     boolean synthetic;
 
-    @Option(names = "--latents", required = true, paramLabel = "F", description = "Dictionary size.")
-    int latents;
+    @Option(names = "--latents", paramLabel = "F",
+            description = "Dictionary size (required for a new run; --resume reads it from the run).")
+    Integer latentsOption;
 
-    @Option(names = "--k", required = true, paramLabel = "K", description = "Mean active latents per token.")
-    int k;
+    @Option(names = "--k", paramLabel = "K",
+            description = "Mean active latents per token (required for a new run; --resume reads it from the run).")
+    Integer kOption;
 
-    @Option(names = "--shared", paramLabel = "N", defaultValue = "0",
-            description = "Designated shared latents (tied decoders) (default: ${DEFAULT-VALUE}).")
-    int shared;
+    @Option(names = "--shared", paramLabel = "N",
+            description = "Designated shared latents (tied decoders) (default: 0; --resume reads it from the run).")
+    Integer sharedOption;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "1024",
-            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch", paramLabel = "B",
+            description = "Tokens per step (default: " + DEFAULT_BATCH + "; --resume reads it from the run).")
+    Integer batchOption;
+
+    private static final int DEFAULT_BATCH = 1024;
+
+    // the effective shape options: given, defaulted, or on --resume the run's
+    private int latents;
+    private int k;
+    private int shared;
+    private int batch;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1000",
             description = "Total steps (default: ${DEFAULT-VALUE}).")
@@ -143,7 +154,7 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
             description = "Also write RUN/checkpoint.safetensors every N steps (default: only at the end).")
     long checkpointEvery;
 
-    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint.safetensors up to --steps, with the options it was started with (same --latents/--k/--shared/--batch and sources required).")
+    @Option(names = "--resume", description = "Continue the run in --out from its checkpoint.safetensors up to --steps, with the options it was started with (--latents/--k/--shared/--batch read from the run; the same sources required).")
     boolean resume;
 
     @Option(names = "--val-tokens", paramLabel = "N", defaultValue = "1000000",
@@ -155,6 +166,25 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        Path checkpoint = out.resolve(CrosscoderCheckpoint.FILE);
+        if (resume) { // the run's shape options, from its checkpoint; a given one must agree
+            if (!Files.isRegularFile(checkpoint)) {
+                throw MoescopeException.usage("--resume: no " + CrosscoderCheckpoint.FILE + " in " + out);
+            }
+            CrosscoderConfig saved = CrosscoderCheckpoint.readState(checkpoint).config();
+            latents = ResumedOptions.fromRun(checkpoint, "--latents", latentsOption, saved.latents());
+            k = ResumedOptions.fromRun(checkpoint, "--k", kOption, saved.k());
+            shared = ResumedOptions.fromRun(checkpoint, "--shared", sharedOption, saved.shared());
+            batch = ResumedOptions.fromRun(checkpoint, "--batch", batchOption, saved.batchSize());
+        } else {
+            ResumedOptions.requireForNewRun("--latents", latentsOption, "--k", kOption);
+            PreviousRun.refuse(out, "training run", true, CrosscoderCheckpoint.FILE, "crosscoder.safetensors",
+                    "summary.json");
+            latents = latentsOption;
+            k = kOption;
+            shared = sharedOption == null ? 0 : sharedOption;
+            batch = batchOption == null ? DEFAULT_BATCH : batchOption;
+        }
         if (shared > latents) { // bad input (exit 3), checked before the config's usage checks
             throw dev.moescope.core.error.MoescopeException.badInput("--shared " + shared + " is larger than --latents "
                     + latents + ": at most F latents can be designated shared");
@@ -171,10 +201,6 @@ public final class CrosscoderTrainCommand implements Callable<Integer> {
         }
         if (checkpointEvery < 0 || valTokens < 0) {
             throw MoescopeException.usage("--checkpoint-every and --val-tokens must be non-negative");
-        }
-        Path checkpoint = out.resolve(CrosscoderCheckpoint.FILE);
-        if (resume && !Files.isRegularFile(checkpoint)) {
-            throw MoescopeException.usage("--resume: no " + CrosscoderCheckpoint.FILE + " in " + out);
         }
         Provenance.Builder prov = Provenance.start("crosscoder train").parameter("seed", common.seed)
                 .parameter("threads", common.threads).parameter("resume", resume);

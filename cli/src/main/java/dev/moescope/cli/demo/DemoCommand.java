@@ -202,6 +202,12 @@ public final class DemoCommand implements Callable<Integer> {
                 throw MoescopeException.badInput(out.resolve("summary.json"),
                         "no demo output here to build a report from; run 'moescope demo --out " + out + "' first");
             }
+            JsonObject previous = Json.read(out.resolve("summary.json"), JsonObject.class);
+            if (previous == null || !isDemoSummary(previous)) {
+                throw MoescopeException.badInput(out.resolve("summary.json"),
+                        "not a moescope demo summary (another command's output); run 'moescope demo --out DIR' "
+                                + "and pass that DIR");
+            }
             report(stdout);
             return 0;
         }
@@ -269,6 +275,11 @@ public final class DemoCommand implements Callable<Integer> {
         return code;
     }
 
+    /** Whether a summary.json was written by the demo (it lists the stages and the report), not by one stage. */
+    static boolean isDemoSummary(JsonObject summary) {
+        return summary.has("report") && summary.has("stages");
+    }
+
     /**
      * Makes {@code out} ready for a new run, so running the demo twice just works: absent or empty is ready; a
      * previous demo run there has its stage directories, summary and report removed (only those its summary.json
@@ -288,7 +299,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Path summary = out.resolve("summary.json");
         JsonObject previous = Files.isRegularFile(summary) ? Json.read(summary, JsonObject.class) : null;
-        if (previous == null || !previous.has("report") || !previous.has("stages")) {
+        if (previous == null || !isDemoSummary(previous)) {
             throw MoescopeException.badInput(out, "not empty and not a moescope demo output; choose another --out");
         }
         Path root = out.toAbsolutePath().normalize();
@@ -315,7 +326,7 @@ public final class DemoCommand implements Callable<Integer> {
             throw MoescopeException.badInput(out, "no demo run here to resume; run without --resume");
         }
         JsonObject previous = Json.read(summary, JsonObject.class);
-        if (previous == null || !previous.has("report") || !previous.has("stages")) {
+        if (previous == null || !isDemoSummary(previous)) {
             throw MoescopeException.badInput(summary, "not a moescope demo summary; nothing to resume");
         }
         List<Map<String, Object>> kept = new ArrayList<>();

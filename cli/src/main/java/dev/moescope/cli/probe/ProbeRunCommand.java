@@ -115,7 +115,8 @@ public final class ProbeRunCommand implements Callable<Integer> {
         Device dev = Device.parse(device);
         ModelProto proto = ModelFiles.load(model);
         ProbeSpec probe = specFile != null ? ProbeSpec.read(specFile, proto)
-                : noRouting ? ProbeDetector.detectHooks(proto, model) : ProbeDetector.detect(proto, model);
+                : noRouting ? ProbeDetector.detectHooks(proto, model)
+                : ProbeDetector.detect(proto, model, "; for a dense model pass --no-routing");
         GatingConfig gate = noRouting ? null
                 : GatingConfig.forModel(gating, model, probe.gating(), probe.numExperts());
         List<String> hookNames = resolveHooks(probe);

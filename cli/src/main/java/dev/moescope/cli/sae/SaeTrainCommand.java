@@ -6,12 +6,14 @@ import dev.moescope.core.djl.DjlRuntime;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.sae.data.ActivationSource;
+import dev.moescope.sae.train.Checkpoint;
 import dev.moescope.sae.train.SaeConfig;
 import dev.moescope.sae.train.SaeTrainRun;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -30,7 +32,10 @@ import java.util.concurrent.Callable;
                 "  moescope sae train --npy acts.npy --latents 8192 --k 32 --steps 20000 \\",
                 "      --out runs/sae-l3",
                 "  moescope sae train --store runs/store --hook blocks.3.resid_post \\",
-                "      --latents 8192 --k 32 --steps 20000 --out runs/sae-l3"})
+                "      --latents 8192 --k 32 --steps 20000 --out runs/sae-l3",
+                "  # continue it to step 40000 (--latents, --k, --batch are read from the run):",
+                "  moescope sae train --store runs/store --hook blocks.3.resid_post \\",
+                "      --steps 40000 --resume --out runs/sae-l3"})
 public final class SaeTrainCommand implements Callable<Integer> {
 
     @CommandLine.Mixin
@@ -42,15 +47,19 @@ public final class SaeTrainCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Option(names = "--latents", required = true, paramLabel = "F", description = "Dictionary size.")
-    int latents;
+    @Option(names = "--latents", paramLabel = "F",
+            description = "Dictionary size (required for a new run; --resume reads it from the run).")
+    Integer latents;
 
-    @Option(names = "--k", required = true, paramLabel = "K", description = "Mean active latents per token.")
-    int k;
+    @Option(names = "--k", paramLabel = "K",
+            description = "Mean active latents per token (required for a new run; --resume reads it from the run).")
+    Integer k;
 
-    @Option(names = "--batch", paramLabel = "B", defaultValue = "4096",
-            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
-    int batch;
+    @Option(names = "--batch", paramLabel = "B",
+            description = "Tokens per step (default: " + DEFAULT_BATCH + "; --resume reads it from the run).")
+    Integer batch;
+
+    private static final int DEFAULT_BATCH = 4096;
 
     @Option(names = "--steps", paramLabel = "N", defaultValue = "1000",
             description = "Total steps (default: ${DEFAULT-VALUE}).")
@@ -126,7 +135,25 @@ public final class SaeTrainCommand implements Callable<Integer> {
             throw MoescopeException.usage("--device " + device + ": this build bundles DJL's CPU PyTorch natives "
                     + "only; only --device cpu is available");
         }
-        SaeConfig config = new SaeConfig(latents, k, batch, steps, lr, warmup, decayStart, 0.9, 0.999, 1e-8,
+        int f;
+        int kk;
+        int b;
+        if (resume) { // the run's shape options, from its checkpoint; a given one must agree
+            Path ckpt = out.resolve(Checkpoint.FILE);
+            if (!Files.isRegularFile(ckpt)) {
+                throw MoescopeException.badInput(ckpt, "no checkpoint to resume from");
+            }
+            Checkpoint.State saved = Checkpoint.readState(ckpt);
+            f = ResumedOptions.fromRun(ckpt, "--latents", latents, saved.latents());
+            kk = ResumedOptions.fromRun(ckpt, "--k", k, saved.config().k());
+            b = ResumedOptions.fromRun(ckpt, "--batch", batch, saved.config().batchSize());
+        } else {
+            ResumedOptions.requireForNewRun("--latents", latents, "--k", k);
+            f = latents;
+            kk = k;
+            b = batch == null ? DEFAULT_BATCH : batch;
+        }
+        SaeConfig config = new SaeConfig(f, kk, b, steps, lr, warmup, decayStart, 0.9, 0.999, 1e-8,
                 gradClip, auxkAlpha, kAux, deadTokens, thresholdBeta, thresholdStart, !noNormalize, 10, biasInit,
                 kernel, checkpointEvery, skipBadRows);
         Engine engine = DjlRuntime.pytorch(common.threads);

@@ -73,6 +73,9 @@ public final class SynthCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter printer = spec.commandLine().getOut();
+        if (docs < 1) {
+            throw MoescopeException.usage("--docs must be at least 1, got " + docs);
+        }
         StoreSpec.Builder b = StoreSpec.builder(new Identity("synthetic", ""), new Identity("synthetic-1000", ""))
                 .tokenText(true).compression(StoreCompression.parse(compression)).shardRows(shardRows);
         Dtype d = Dtype.parse(dtype);

@@ -2,6 +2,7 @@ package dev.moescope.cli.toy;
 
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.ConsoleSummary;
 import dev.moescope.toy.experiments.Experiment;
@@ -88,12 +89,19 @@ public final class ReproduceCommand implements Callable<Integer> {
         } else {
             todo.add(Experiments.byName(name));
         }
+        for (Experiment e : todo) { // refuse before anything runs: 'all' must not stop half way on a kept run
+            PreviousRun.refuse(dir(todo, e), "toy reproduce run", false, "summary.json");
+        }
         for (Experiment e : todo) {
-            Path dir = todo.size() == 1 ? out : out.resolve(e.name());
-            run(e, dir, pw, bias, rg);
+            run(e, dir(todo, e), pw, bias, rg);
         }
         pw.flush();
         return 0;
+    }
+
+    /** One experiment writes into --out itself; 'all' writes each into --out/NAME. */
+    private Path dir(List<Experiment> todo, Experiment e) {
+        return todo.size() == 1 ? out : out.resolve(e.name());
     }
 
     private void run(Experiment e, Path dir, PrintWriter pw, BiasInit bias, RouterGradient rg) {

@@ -2,6 +2,7 @@ package dev.moescope.cli.toy;
 
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.CustomSweep;
 import dev.moescope.toy.experiments.ExperimentContext;
@@ -86,6 +87,7 @@ public final class SweepCommand implements Callable<Integer> {
                 lastImportance == null ? null : ToyOptions.doubles("--last-importance", lastImportance), decay,
                 ToyOptions.ints("--experts", experts), ToyOptions.ints("--k", k), inits, training.seeds,
                 training.criterion(), training.config());
+        PreviousRun.refuse(out, "toy sweep run", false, "summary.json");
         try {
             Files.createDirectories(out);
         } catch (IOException e) {

@@ -2,6 +2,7 @@ package dev.moescope.cli.toy;
 
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
 import dev.moescope.core.error.Require;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.CustomTraining;
@@ -79,6 +80,7 @@ public final class TrainCommand implements Callable<Integer> {
         CustomTraining.Request req = new CustomTraining.Request(arch, training.config(),
                 InstanceSpec.uniformDensity(n, 1 - sparsity), Importance.geometric(n, decay),
                 RouterInit.parse(routerInit), training.seeds, training.criterion());
+        PreviousRun.refuse(out, "toy train run", false, "summary.json");
         try {
             Files.createDirectories(out);
         } catch (IOException e) {

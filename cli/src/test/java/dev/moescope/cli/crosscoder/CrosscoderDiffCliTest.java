@@ -187,6 +187,9 @@ class CrosscoderDiffCliTest {
                 "--hook", "blocks.1.resid_post", "--no-progress"), 3, "b", "width 13");
         assertOneLineError(CliRun.of("crosscoder", "diff", tmp.resolve("no-run").toString(), "--out",
                 none.toString()), 3, "no-run", "no such run directory");
+        // another command's output directory: the error says what diff expects
+        assertOneLineError(CliRun.of("crosscoder", "diff", a.toString(), "--out", none.toString()), 3,
+                a.resolve("crosscoder.safetensors") + ": file not found (is this a `crosscoder train` output directory?)");
         Path weights = run.resolve("crosscoder.safetensors");
         byte[] all = Files.readAllBytes(weights);
         Files.write(weights, java.util.Arrays.copyOf(all, all.length / 2));

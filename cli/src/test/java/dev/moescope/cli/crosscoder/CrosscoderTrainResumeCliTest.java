@@ -41,7 +41,9 @@ class CrosscoderTrainResumeCliTest {
         assertEquals(0, a.code(), a.err());
         CliRun b = CliRun.of(synthetic(split, 20));
         assertEquals(0, b.code(), b.err());
-        CliRun c = CliRun.of(synthetic(split, 40, "--resume"));
+        // --latents/--k/--shared/--batch (and the schedule) come from the run: the resume names none of them
+        CliRun c = CliRun.of("crosscoder", "train", "--synthetic", "--steps", "40", "--resume", "--no-progress",
+                "--out", split.toString());
         assertEquals(0, c.code(), c.err());
         assertTrue(c.out().contains("trained steps 21..40"), c.out());
         Safetensors.Contents wa = Safetensors.read(straight.resolve("crosscoder.safetensors"));
@@ -77,6 +79,29 @@ class CrosscoderTrainResumeCliTest {
         assertEquals(2, topk.getAsJsonArray("perSource").size());
         assertTrue(Double.isFinite(topk.get("pooled").getAsDouble()));
         assertTrue(Files.exists(run.resolve("checkpoint.safetensors")));
+    }
+
+    @Test
+    void aRunIsNeverOverwrittenAndResumeRefusesOtherShapeOptions(@TempDir Path tmp) throws Exception {
+        Path run = tmp.resolve("run");
+        assertEquals(0, CliRun.of(synthetic(run, 10)).code());
+        byte[] before = Files.readAllBytes(run.resolve("checkpoint.safetensors"));
+        byte[] summary = Files.readAllBytes(run.resolve("summary.json"));
+        CliRun again = CliRun.of(synthetic(run, 10)); // no --resume: refused, not retrained over the first run
+        assertEquals(2, again.code(), again.err());
+        assertEquals("moescope: " + run + ": already holds a training run (a previous run); pass --resume to continue "
+                + "it or choose another --out", again.err().strip());
+        CliRun k = CliRun.of("crosscoder", "train", "--synthetic", "--k", "5", "--steps", "20", "--resume",
+                "--no-progress", "--out", run.toString());
+        assertEquals(2, k.code(), k.err());
+        assertTrue(k.err().strip().startsWith("moescope: --resume: --k 5 differs from the run's --k 4"), k.err());
+        assertArrayEquals(before, Files.readAllBytes(run.resolve("checkpoint.safetensors")));
+        assertArrayEquals(summary, Files.readAllBytes(run.resolve("summary.json")));
+        CliRun fresh = CliRun.of("crosscoder", "train", "--synthetic", "--k", "4", "--no-progress", "--out",
+                tmp.resolve("fresh").toString());
+        assertEquals(2, fresh.code(), fresh.err());
+        assertEquals("moescope: --latents is required for a new run (--resume reads them from the run)",
+                fresh.err().strip());
     }
 
     @Test

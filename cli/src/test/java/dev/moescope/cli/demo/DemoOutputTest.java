@@ -50,4 +50,18 @@ class DemoOutputTest {
         assertEquals("precious", Files.readString(dir.resolve("thesis.tex")));
         assertThrows(Exception.class, () -> DemoCommand.clearPreviousRun(dir.resolve("thesis.tex")));
     }
+
+    @Test
+    void reportOnlyNeedsADemoOutput(@TempDir Path dir) throws Exception {
+        // a toy run's summary.json is not a demo's: refused (one line, exit 3, naming it), no report written
+        Json.write(dir.resolve("summary.json"), Map.of("experiment", "fig5", "results", Map.of()));
+        CliRun run = CliRun.of("demo", "--report-only", "--out", dir.toString());
+        assertEquals(3, run.code(), run.err());
+        assertEquals(1, run.err().strip().lines().count(), run.err());
+        assertTrue(run.err().startsWith("moescope: " + dir.resolve("summary.json") + ": not a moescope demo summary"),
+                run.err());
+        try (var entries = Files.list(dir)) {
+            assertEquals(1, entries.count(), "wrote something next to another command's summary");
+        }
+    }
 }

@@ -176,7 +176,9 @@ public class ProbeLensCommandTest {
         Path out = dir.resolve("bad");
         CliRun r = run(args("--out", out.toString(), "--domain-field", "topic"));
         assertEquals(3, r.code(), r.out() + r.err());
-        assertEquals("moescope: " + corpus + ": line 1: no string field 'topic' (fields: [text, domain])", r.err().strip());
+        assertEquals("moescope: " + corpus + ": line 1: no string field 'topic' (fields: [text, domain]; pass "
+                + "--domain-field NAME to read another field, or --domain-field none if the corpus has no domains)",
+                r.err().strip());
 
         Path big = dir.resolve("big-tokenizer.json");
         Files.writeString(big, Files.readString(tokenizer).replace("\"k\":11", "\"k\":11,\"l\":12,\"m\":13"));

@@ -196,6 +196,7 @@ class ProbeRunCommandTest {
         Path out = dir.resolve("never");
         check(run(probeRun(Path.of("/no/such.onnx"), out)), "/no/such.onnx");
         check(run(probeRun(dense, out)), "--spec"); // no router
+        check(run(probeRun(dense, out)), "for a dense model pass --no-routing");
         Path bigVocab = dir.resolve("big-tokenizer.json");
         Files.writeString(bigVocab, "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[],"
                 + "\"normalizer\":null,\"pre_tokenizer\":{\"type\":\"Whitespace\"},\"post_processor\":null,"
@@ -210,6 +211,7 @@ class ProbeRunCommandTest {
         args[7] = empty.toString();
         check(run(args), empty.toString());
         check(run(probeRun(moe, out, "--domain-field", "topic")), "no string field 'topic'");
+        check(run(probeRun(moe, out, "--domain-field", "topic")), "or --domain-field none if the corpus has no domains");
         CliRun cuda = run(probeRun(moe, out, "--device", "cuda"));
         if (cuda.code() != 0) { // a machine with a working CUDA provider would simply run
             check(cuda, "CUDA");
@@ -218,7 +220,11 @@ class ProbeRunCommandTest {
 
         // an existing store: a second run without --resume, and a failing --resume, leave it as it was
         byte[] manifest = Files.readAllBytes(moeStore.resolve("manifest.json"));
-        check(run(probeRun(moe, moeStore)), "--resume");
+        // the wrong --out is a usage error (exit 2), the same code every command gives for a previous run
+        CliRun again0 = run(probeRun(moe, moeStore));
+        assertEquals(2, again0.code(), again0.err());
+        assertTrue(again0.err().contains(moeStore + ": already holds a store") && again0.err().contains("--resume"),
+                again0.err());
         check(run(probeRun(moe, moeStore, "--resume", "--domain-field", "topic", "--full-logits")), "topic");
         assertArrayEquals(manifest, Files.readAllBytes(moeStore.resolve("manifest.json")));
         assertEquals(0, run("store", "verify", moeStore.toString()).code());

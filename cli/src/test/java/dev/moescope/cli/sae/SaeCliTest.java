@@ -132,4 +132,32 @@ class SaeCliTest {
                 "no checkpoint to resume from");
         assertArrayEquals(before, Files.readAllBytes(run.resolve("checkpoint.safetensors")), "checkpoint intact");
     }
+
+    @Test
+    void resumeReadsTheShapeOptionsFromTheRunAndANewRunNeedsThem(@TempDir Path dir) throws IOException {
+        Path a = npy(dir.resolve("a.npy"), 1024, 8, -1);
+        Path run = dir.resolve("run");
+        Path fresh = dir.resolve("fresh");
+        assertOneLineError(run("sae", "train", "--npy", a.toString(), "--steps", "4", "--no-progress", "--out",
+                fresh.toString()), 2, "--latents and --k are required for a new run");
+        assertOneLineError(run("sae", "train", "--npy", a.toString(), "--latents", "16", "--steps", "4",
+                "--no-progress", "--out", fresh.toString()), 2, "--k is required for a new run");
+        assertTrue(!Files.exists(fresh), "nothing written for a usage error");
+        CliRun first = run("sae", "train", "--npy", a.toString(), "--latents", "16", "--k", "2", "--batch", "128",
+                "--steps", "4", "--warmup", "1", "--threads", "2", "--no-progress", "--out", run.toString());
+        assertEquals(0, first.code(), first.err());
+        // a --batch that differs from the run's (here: the default 4096 vs 128) is refused, naming both
+        assertOneLineError(run("sae", "train", "--npy", a.toString(), "--batch", "4096", "--steps", "8", "--resume",
+                "--no-progress", "--out", run.toString()), 2, "--batch 4096 differs from the run's --batch 128");
+        // without --latents/--k/--batch the run's are used (--batch's default 4096 would not fit 1024 rows)
+        CliRun resumed = run("sae", "train", "--npy", a.toString(), "--steps", "8", "--warmup", "1", "--threads", "2",
+                "--resume", "--no-progress", "--out", run.toString());
+        assertEquals(0, resumed.code(), resumed.err());
+        com.google.gson.JsonObject config = com.google.gson.JsonParser.parseString(
+                Files.readString(run.resolve("summary.json"))).getAsJsonObject().getAsJsonObject("config");
+        assertEquals(16, config.get("latents").getAsInt());
+        assertEquals(2, config.get("k").getAsInt());
+        assertEquals(128, config.get("batchSize").getAsInt());
+        assertEquals(8, config.get("steps").getAsInt());
+    }
 }

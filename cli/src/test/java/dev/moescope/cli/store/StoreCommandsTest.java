@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The store commands end to end through the real command line: output, exit codes, one-line errors. */
@@ -29,6 +30,14 @@ class StoreCommandsTest {
         CliRun synth = run("store", "synth", "--out", store.toString(), "--docs", "60", "--hook", "blocks.0.resid_post:8",
                 "--routing", "0:2:4", "--shard-rows", "500", "--no-progress");
         assertEquals(0, synth.code(), synth.err());
+        // a second synth into the store is the wrong --out (exit 2, the previous-run refusal); --docs 0 is a usage error
+        CliRun again = run("store", "synth", "--out", store.toString(), "--docs", "60", "--no-progress");
+        assertEquals(2, again.code(), again.err());
+        assertTrue(again.err().strip().startsWith("moescope: " + store + ": already holds a store"), again.err());
+        CliRun none = run("store", "synth", "--out", tmp.resolve("zero").toString(), "--docs", "0", "--no-progress");
+        assertEquals(2, none.code(), none.err());
+        assertEquals("moescope: --docs must be at least 1, got 0", none.err().strip());
+        assertFalse(Files.exists(tmp.resolve("zero")), "nothing written for a usage error");
         CliRun inspect = run("store", "inspect", store.toString());
         assertEquals(0, inspect.code(), inspect.err());
         assertTrue(inspect.out().contains("blocks.0.resid_post          width 8      float32"), inspect.out());

@@ -13,6 +13,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.regex.Pattern;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,6 +38,31 @@ class ToyCliTest {
         assertTrue(Files.size(dir.resolve("fig5.safetensors")) > 0);
         assertTrue(Files.size(dir.resolve("fig5-regions.png")) > 0);
         assertTrue(Files.size(dir.resolve("fig5-regions-all-seeds.png")) > 0);
+
+        // a second run into the same --out is refused (exit 2, one line naming it) and leaves the first run as it was
+        byte[] first = Files.readAllBytes(dir.resolve("summary.json"));
+        CliRun again = run("toy", "reproduce", "fig5", "--out", dir.toString(), "--quick", "--seed", "4",
+                "--no-progress");
+        assertPreviousRunRefused(again, dir);
+        assertArrayEquals(first, Files.readAllBytes(dir.resolve("summary.json")));
+        // 'all' checks every experiment's directory before running any
+        Path all = dir.resolve("all");
+        Files.createDirectories(all.resolve("fig5"));
+        Files.write(all.resolve("fig5/summary.json"), first);
+        assertPreviousRunRefused(run("toy", "reproduce", "all", "--out", all.toString(), "--quick", "--no-progress"),
+                all.resolve("fig5"));
+        try (var entries = Files.list(all)) {
+            assertEquals(1, entries.count(), "'all' ran an experiment before refusing");
+        }
+    }
+
+    /** The one refusal of an --out that holds a previous run: exit 2, one line naming the directory. */
+    static void assertPreviousRunRefused(CliRun r, Path dir) {
+        assertEquals(2, r.code(), r.out() + r.err());
+        assertEquals("moescope: " + dir + ": already holds a", r.err().strip().substring(0,
+                ("moescope: " + dir + ": already holds a").length()), r.err());
+        assertTrue(r.err().contains("choose another --out"), r.err());
+        assertEquals(1, r.err().strip().lines().count(), r.err());
     }
 
     /**
@@ -106,6 +132,16 @@ class ToyCliTest {
         JsonObject sum = JsonParser.parseString(Files.readString(dir.resolve("s/summary.json"))).getAsJsonObject();
         // E=1: k=1 only; E=2: k=1, 2 → 3 architectures × 2 sparsities × 2 importances
         assertEquals(12, sum.getAsJsonObject("results").getAsJsonArray("cells").size());
+
+        // neither overwrites a previous run (a second sweep used to mix old weights with a new summary)
+        byte[] trained = Files.readAllBytes(dir.resolve("t/summary.json"));
+        assertPreviousRunRefused(run("toy", "train", "--n", "6", "--m", "2", "--sparsity", "0.7", "--steps", "10",
+                "--out", dir.resolve("t").toString(), "--no-progress"), dir.resolve("t"));
+        assertArrayEquals(trained, Files.readAllBytes(dir.resolve("t/summary.json")));
+        byte[] swept = Files.readAllBytes(dir.resolve("s/summary.json"));
+        assertPreviousRunRefused(run("toy", "sweep", "--n", "2", "--m", "1", "--sparsity", "0.1", "--experts", "1",
+                "--k", "1", "--steps", "10", "--out", dir.resolve("s").toString(), "--no-progress"), dir.resolve("s"));
+        assertArrayEquals(swept, Files.readAllBytes(dir.resolve("s/summary.json")));
     }
 
     @Test

@@ -133,6 +133,47 @@ public final class Safetensors {
         }
     }
 
+    /**
+     * Reads only the {@code __metadata__} map from the header (a checkpoint's scalar state without its tensors);
+     * malformed files are one-line bad-input errors.
+     */
+    public static Map<String, String> readMetadata(Path file) {
+        try (var ch = java.nio.channels.FileChannel.open(file)) {
+            ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
+            while (len.hasRemaining() && ch.read(len) >= 0) {
+                // read the 8-byte header length
+            }
+            if (len.hasRemaining()) {
+                throw MoescopeException.badInput(file, "not a safetensors file (too short)");
+            }
+            long n = len.getLong(0);
+            if (n <= 0 || 8 + n > ch.size() || n > Integer.MAX_VALUE) {
+                throw MoescopeException.badInput(file, "not a safetensors file (header length " + n + ")");
+            }
+            ByteBuffer h = ByteBuffer.allocate((int) n);
+            while (h.hasRemaining() && ch.read(h) >= 0) {
+                // read the JSON header
+            }
+            JsonObject header;
+            try {
+                header = JsonParser.parseString(new String(h.array(), 0, h.position(), StandardCharsets.UTF_8))
+                        .getAsJsonObject();
+            } catch (RuntimeException e) {
+                throw MoescopeException.badInput(file, "malformed safetensors header: " + e.getMessage(), e);
+            }
+            Map<String, String> meta = new LinkedHashMap<>();
+            if (header.has("__metadata__")) {
+                header.getAsJsonObject("__metadata__").entrySet()
+                        .forEach(m -> meta.put(m.getKey(), m.getValue().getAsString()));
+            }
+            return meta;
+        } catch (NoSuchFileException e) {
+            throw MoescopeException.badInput(file, "file not found");
+        } catch (IOException e) {
+            throw MoescopeException.badInput(file, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
     /** Reads a whole file (F32 and I64 tensors); malformed files are one-line bad-input errors. */
     public static Contents read(Path file) {
         byte[] all;

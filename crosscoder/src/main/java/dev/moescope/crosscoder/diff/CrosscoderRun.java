@@ -43,6 +43,10 @@ public record CrosscoderRun(Path dir, CrosscoderWeights weights, int k, int shar
         if (!Files.isDirectory(dir)) {
             throw MoescopeException.badInput(dir, "no such run directory (expected the --out of `crosscoder train`)");
         }
+        if (!Files.exists(dir.resolve(WEIGHTS))) { // a directory, but another command's output: say what is expected
+            throw MoescopeException.badInput(dir.resolve(WEIGHTS),
+                    "file not found (is this a `crosscoder train` output directory?)");
+        }
         CrosscoderWeights w = CrosscoderWeights.read(dir.resolve(WEIGHTS));
         Path cfgFile = dir.resolve(CONFIG);
         JsonObject cfg = Json.read(cfgFile, JsonObject.class);

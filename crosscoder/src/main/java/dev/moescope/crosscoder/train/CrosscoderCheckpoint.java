@@ -45,16 +45,24 @@ public final class CrosscoderCheckpoint {
     /** Reads a checkpoint; anything else (an SAE checkpoint, a weights file) is bad input naming the file. */
     public static Loaded read(Path file) {
         Safetensors.Contents c = Safetensors.read(file);
-        String json = c.metadata().get(KEY);
+        State s = state(file, c.metadata());
+        return new Loaded(s, Checkpoint.readTensors(file, c, s.adamCounts()));
+    }
+
+    /** The scalar state alone (what --resume reads the run's options from), without loading the tensors. */
+    public static State readState(Path file) {
+        return state(file, Safetensors.readMetadata(file));
+    }
+
+    private static State state(Path file, Map<String, String> metadata) {
+        String json = metadata.get(KEY);
         if (json == null) {
             throw MoescopeException.badInput(file, "not a moescope crosscoder checkpoint (no " + KEY + " metadata)");
         }
-        State s;
         try {
-            s = Json.gson().fromJson(json, State.class);
+            return Json.gson().fromJson(json, State.class);
         } catch (RuntimeException e) {
             throw MoescopeException.badInput(file, "malformed checkpoint metadata: " + e.getMessage(), e);
         }
-        return new Loaded(s, Checkpoint.readTensors(file, c, s.adamCounts()));
     }
 }

@@ -44,18 +44,26 @@ public final class Checkpoint {
 
     public static Loaded read(Path file) {
         Safetensors.Contents c = Safetensors.read(file);
-        String json = c.metadata().get("moescope.checkpoint");
+        State s = state(file, c.metadata());
+        Tensors t = readTensors(file, c, s.adamCounts());
+        return new Loaded(s, t.parameters(), t.adam(), t.deadSince());
+    }
+
+    /** The scalar state alone (what --resume reads the run's options from), without loading the tensors. */
+    public static State readState(Path file) {
+        return state(file, Safetensors.readMetadata(file));
+    }
+
+    private static State state(Path file, Map<String, String> metadata) {
+        String json = metadata.get("moescope.checkpoint");
         if (json == null) {
             throw MoescopeException.badInput(file, "not a moescope SAE checkpoint (no moescope.checkpoint metadata)");
         }
-        State s;
         try {
-            s = Json.gson().fromJson(json, State.class);
+            return Json.gson().fromJson(json, State.class);
         } catch (RuntimeException e) {
             throw MoescopeException.badInput(file, "malformed checkpoint metadata: " + e.getMessage(), e);
         }
-        Tensors t = readTensors(file, c, s.adamCounts());
-        return new Loaded(s, t.parameters(), t.adam(), t.deadSince());
     }
 
     /** The tensor part of a checkpoint, shared by every dictionary trainer (SAE, crosscoder). */

@@ -2,6 +2,7 @@ package dev.moescope.sae.train;
 
 import ai.djl.engine.Engine;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.error.PreviousRun;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.progress.Progress;
 import dev.moescope.core.provenance.Provenance;
@@ -43,9 +44,8 @@ public final class SaeTrainRun {
         if (resume && !Files.exists(ckpt)) {
             throw MoescopeException.badInput(ckpt, "no checkpoint to resume from");
         }
-        if (!resume && Files.exists(ckpt)) {
-            throw MoescopeException.usage(run + " already holds a training run; pass --resume to continue it or "
-                    + "choose another --out");
+        if (!resume) {
+            PreviousRun.refuse(run, "training run", true, Checkpoint.FILE, "summary.json");
         }
         try {
             Files.createDirectories(run);
