@@ -214,19 +214,7 @@ class CommandTreeHelpTest {
 
     /** Every command without subcommands (picocli's own help command aside). */
     static List<CommandLine> leaves() {
-        List<CommandLine> leaves = new ArrayList<>();
-        collect(Moescope.commandLine(), leaves);
-        return leaves;
-    }
-
-    private static void collect(CommandLine cl, List<CommandLine> leaves) {
-        if (cl.getCommandName().equals("help")) {
-            return;
-        }
-        if (cl.getSubcommands().isEmpty()) {
-            leaves.add(cl);
-        }
-        cl.getSubcommands().values().forEach(sub -> collect(sub, leaves));
+        return new ArrayList<>(commands().stream().filter(cl -> cl.getSubcommands().isEmpty()).toList());
     }
 
     /** The example command lines of a footer, continuation lines joined, as shell words (after "moescope"). */
