@@ -215,7 +215,7 @@ public final class DemoCommand implements Callable<Integer> {
         List<Map<String, Object>> ran = new ArrayList<>();
         if (resume) {
             ran.addAll(finishedStages(out, stages));
-            clearStagesAfter(out, ran.size());
+            deleteStageOutputs(out, Json.read(out.resolve("summary.json"), JsonObject.class), ran.size());
             stdout.printf("moescope demo: resuming in %s, keeping %d finished stage(s) of %d%n",
                     out.toAbsolutePath().normalize(), ran.size(), stages.size());
         } else if (clearPreviousRun(out)) {
@@ -239,11 +239,7 @@ public final class DemoCommand implements Callable<Integer> {
             stdout.printf("%nmoescope demo: stage %d/%d, %s%n  $ moescope %s%n", i + 1, stages.size(), s.title(),
                     String.join(" ", s.args()));
             stdout.flush();
-            Map<String, Object> record = new LinkedHashMap<>();
-            record.put("key", s.key());
-            record.put("stage", s.title());
-            record.put("command", "moescope " + String.join(" ", s.args()));
-            record.put("out", s.out());
+            Map<String, Object> record = record(s);
             record.put("exit_code", null); // running: an interrupted run leaves this, and a rerun clears the stage
             ran.add(record);
             write(provenance, ran, List.of());
@@ -302,15 +298,7 @@ public final class DemoCommand implements Callable<Integer> {
         if (previous == null || !isDemoSummary(previous)) {
             throw MoescopeException.badInput(out, "not empty and not a moescope demo output; choose another --out");
         }
-        Path root = out.toAbsolutePath().normalize();
-        for (JsonElement stage : previous.getAsJsonArray("stages")) {
-            JsonElement dir = stage.getAsJsonObject().get("out");
-            Path stageDir = dir == null || dir.isJsonNull() ? null : root.resolve(dir.getAsString()).normalize();
-            if (stageDir != null && stageDir.startsWith(root) && !stageDir.equals(root)) {
-                deleteTree(stageDir);
-            }
-        }
-        Files.deleteIfExists(out.resolve(DemoReport.FILE));
+        deleteStageOutputs(out, previous, 0);
         Files.delete(summary);
         return true;
     }
@@ -334,18 +322,14 @@ public final class DemoCommand implements Callable<Integer> {
         for (int i = 0; i < Math.min(records.size(), stages.size()); i++) {
             JsonObject r = records.get(i).getAsJsonObject();
             Stage s = stages.get(i);
-            String command = "moescope " + String.join(" ", s.args());
+            String command = command(s);
             boolean finished = r.has("exit_code") && !r.get("exit_code").isJsonNull()
                     && r.get("exit_code").getAsInt() == 0;
             if (!finished || !command.equals(r.get("command").getAsString())
                     || !Files.isRegularFile(out.resolve(s.out()).resolve("summary.json"))) {
                 break;
             }
-            Map<String, Object> record = new LinkedHashMap<>();
-            record.put("key", s.key());
-            record.put("stage", s.title());
-            record.put("command", command);
-            record.put("out", s.out());
+            Map<String, Object> record = record(s);
             record.put("exit_code", 0);
             record.put("seconds", r.has("seconds") ? r.get("seconds").getAsDouble() : null);
             record.put("kept_from_previous_run", true);
@@ -354,9 +338,26 @@ public final class DemoCommand implements Callable<Integer> {
         return kept;
     }
 
-    /** For --resume: removes the previous run's outputs from stage {@code first} on, and its report. */
-    private static void clearStagesAfter(Path out, int first) throws IOException {
-        JsonObject previous = Json.read(out.resolve("summary.json"), JsonObject.class);
+    /** The command line a stage runs, as its summary records it. */
+    private static String command(Stage s) {
+        return "moescope " + String.join(" ", s.args());
+    }
+
+    /** A stage's record in the demo's summary.json, before its outcome is known. */
+    private static Map<String, Object> record(Stage s) {
+        Map<String, Object> record = new LinkedHashMap<>();
+        record.put("key", s.key());
+        record.put("stage", s.title());
+        record.put("command", command(s));
+        record.put("out", s.out());
+        return record;
+    }
+
+    /**
+     * Removes the previous run's report and the output directories of its stages from {@code first} on: only those
+     * its summary lists, and only inside {@code out}.
+     */
+    private static void deleteStageOutputs(Path out, JsonObject previous, int first) throws IOException {
         Path root = out.toAbsolutePath().normalize();
         var records = previous.getAsJsonArray("stages");
         for (int i = first; i < records.size(); i++) {

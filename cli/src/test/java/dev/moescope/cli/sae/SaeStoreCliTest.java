@@ -84,21 +84,12 @@ class SaeStoreCliTest {
         JsonObject summary = Json.read(runDir.resolve("eval/summary.json"), JsonObject.class);
         assertTrue(summary.get("latentsWithContexts").getAsInt() > 0);
 
-        // the progress bar draws on System.err, not picocli's writer (synth's --no-progress is process-wide)
-        dev.moescope.core.progress.Progress.setEnabled(true);
-        java.io.PrintStream savedErr = System.err;
-        java.io.ByteArrayOutputStream bars = new java.io.ByteArrayOutputStream();
-        System.setErr(new java.io.PrintStream(bars, true));
-        CliRun enc;
-        try {
-            enc = run("sae", "encode", runDir.toString(), "--store", store.toString(), "--out-hook", "sae_latents",
-                    "--threads", "2");
-        } finally {
-            System.setErr(savedErr);
-        }
+        CliRun.WithBars encoding = CliRun.withBars("sae", "encode", runDir.toString(), "--store", store.toString(),
+                "--out-hook", "sae_latents", "--threads", "2");
+        CliRun enc = encoding.run();
         assertEquals(0, enc.code(), enc.err());
         assertTrue(enc.out().contains("encoded"), enc.out());
-        assertTrue(bars.toString().contains("sae encode"), "no progress bar: " + bars);
+        assertTrue(encoding.bars().contains("sae encode"), "no progress bar: " + encoding.bars());
         try (ActivationStore s = ActivationStore.open(store)) {
             assertTrue(s.hook("sae_latents").sparse());
             assertEquals(32, s.hook("sae_latents").width());

@@ -1,14 +1,9 @@
 package dev.moescope.cli.store;
 
 import dev.moescope.cli.CliRun;
-import dev.moescope.core.progress.Progress;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 
@@ -22,25 +17,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class LongStepProgressTest {
 
-    @AfterEach
-    void progressBackOn() {
-        Progress.setEnabled(true);
-    }
-
     /** Runs a command and returns what it drew on System.err, failing if it did not exit 0. */
     private static String barsOf(String... args) {
-        PrintStream saved = System.err;
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-        CliRun run;
-        try {
-            run = CliRun.of(args);
-        } finally {
-            System.setErr(saved);
-        }
-        assertEquals(0, run.code(), String.join(" ", args) + ": " + run.err());
-        Progress.setEnabled(true); // --no-progress is process-wide; the next command starts afresh
-        return err.toString(StandardCharsets.UTF_8);
+        CliRun.WithBars r = CliRun.withBars(args);
+        assertEquals(0, r.run().code(), String.join(" ", args) + ": " + r.run().err());
+        return r.bars();
     }
 
     @Test
