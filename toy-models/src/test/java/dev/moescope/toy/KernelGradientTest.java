@@ -68,6 +68,51 @@ class KernelGradientTest {
     }
 
     @Test
+    void topFiveOfTwentyOneDimensionalExpertsMatchesAutograd() {
+        // the Fig 3 E20 k5 m1 shape (n cut to 24): narrow experts, router gradient through the renormalisation and LB
+        compare(new Architecture(24, 1, 20, 5), RouterInit.XAVIER, 0.01, LossReduction.MEAN_FEATURES, 0.5, 6);
+    }
+
+    @Test
+    void wideExpertsTopTwoMatchesAutograd() {
+        // m ≥ ToyKernel's wide threshold: ∂L/∂h along W's rows, the input's share accumulated in W's layout
+        compare(new Architecture(16, 9, 3, 2), RouterInit.XAVIER, 0.0, LossReduction.SUM_FEATURES, 0.3, 7);
+    }
+
+    @Test
+    void topKSelectsTheLargestProbabilitiesWithTiesToTheLowestIndex() {
+        for (RouterInit init : new RouterInit[] {RouterInit.XAVIER, RouterInit.ZERO, RouterInit.ORDERED_K_HOT}) {
+            Architecture arch = new Architecture(20, 1, 8, 3);
+            int n = arch.features();
+            InstanceSpec spec = new InstanceSpec(InstanceSpec.uniformDensity(n, 0.3), Importance.uniform(n), init, 9,
+                    "t");
+            ToyWeights w = ToyWeights.initialise(arch, new InstanceSpec[] {spec}, BiasInit.XAVIER);
+            float[][] x = new float[300][n];
+            SplittableRandom rnd = new SplittableRandom(13);
+            for (int s = 0; s < x.length; s++) {
+                for (int i = 0; i < n; i++) { // every tenth row all zero: every score 0, a full tie
+                    x[s][i] = s % 10 != 0 && rnd.nextDouble() < 0.3 ? (float) rnd.nextDouble() : 0f;
+                }
+            }
+            int[][] sel = new ToyKernel(arch, x.length).routeBatch(w, 0, x);
+            for (int s = 0; s < x.length; s++) {
+                double[] score = new double[arch.experts()];
+                for (int e = 0; e < score.length; e++) {
+                    for (int i = 0; i < n; i++) {
+                        score[e] += (double) w.gate[e * n + i] * x[s][i];
+                    }
+                }
+                int[] expected = java.util.stream.IntStream.range(0, score.length).boxed()
+                        .sorted((a, b) -> score[a] != score[b] ? Double.compare(score[b], score[a])
+                                : Integer.compare(a, b))
+                        .limit(arch.active()).mapToInt(Integer::intValue).toArray();
+                assertEquals(java.util.Arrays.toString(expected), java.util.Arrays.toString(sel[s]),
+                        init + " row " + s);
+            }
+        }
+    }
+
+    @Test
     void batchMajorPathMatchesPerSamplePath() {
         for (Architecture arch : new Architecture[] {new Architecture(3, 2, 3, 1), new Architecture(2, 1, 2, 1),
                 Architecture.dense(3, 2), new Architecture(3, 1, 3, 1)}) {

@@ -27,6 +27,8 @@ public final class ToyKernel {
 
     /** Top-1 shapes with at most this many expert weights use the batch-major path. */
     static final int BATCH_MAJOR_MAX_WEIGHTS = 64;
+    /** From this hidden width on, ∂L/∂h is summed along W's rows (vectorised over m) rather than as m dot products. */
+    static final int WIDE_HIDDEN = 8;
 
     private final Architecture arch;
     /** Top-1 router gets PyTorch's float32 residue a/p − a·(1/p) instead of the exact 0. */
@@ -68,7 +70,21 @@ public final class ToyKernel {
     private final float[] dh;
     private final float[] a;
     private final float[] dp;
+    private final float[] ds;
     private final float[] scores;
+    private final float[] dz;
+    // feature-major copies, so that the per-sample loops run along contiguous rows and vectorise
+    /** Router transposed, [feature][expert]: a sample's scores are one axpy over the experts per non-zero input. */
+    private final float[] gateT;
+    /**
+     * ∂L/∂W accumulated as [expert][hidden][feature] (the layout of {@link #wT}) and added into {@link #gW} at the
+     * end of the batch; wide layers accumulate the input's share x ⊗ ∂L/∂h in {@link #gW} directly.
+     */
+    private final float[] gWT;
+    /** ∂L/∂gate accumulated as [feature][expert]; transposed into {@link #gG}. */
+    private final float[] gGT;
+    /** Wide hidden layers (the dense m=20) compute h and ∂L/∂h along W's rows, vectorised over m. */
+    private final boolean wideHidden;
     // gradients of the current instance
     final float[] gW;
     final float[] gB;
@@ -127,7 +143,13 @@ public final class ToyKernel {
         dh = new float[m];
         a = new float[k];
         dp = new float[experts];
+        ds = new float[experts];
         scores = new float[experts];
+        dz = new float[n];
+        gateT = new float[arch.biasSize()];
+        gWT = new float[arch.weightSize()];
+        gGT = new float[arch.biasSize()];
+        wideHidden = m >= WIDE_HIDDEN;
         gW = new float[arch.weightSize()];
         gB = new float[arch.biasSize()];
         gG = new float[arch.biasSize()];
@@ -243,21 +265,28 @@ public final class ToyKernel {
             return;
         }
         float invB = 1f / batch;
+        for (int e = 0; e < experts; e++) {
+            for (int i = 0; i < n; i++) {
+                gateT[i * experts + e] = gate[gOff + e * n + i];
+            }
+        }
         for (int s = 0; s < batch; s++) {
+            java.util.Arrays.fill(scores, 0f);
+            for (int t = nzStart[s]; t < nzStart[s + 1]; t++) {
+                int go = nzIndex[t] * experts;
+                float v = nzValue[t];
+                for (int e = 0; e < experts; e++) {
+                    scores[e] += gateT[go + e] * v;
+                }
+            }
             float max = Float.NEGATIVE_INFINITY;
             for (int e = 0; e < experts; e++) {
-                float acc = 0f;
-                int go = gOff + e * n;
-                for (int t = nzStart[s]; t < nzStart[s + 1]; t++) {
-                    acc += gate[go + nzIndex[t]] * nzValue[t];
-                }
-                scores[e] = acc;
-                max = Math.max(max, acc);
+                max = Math.max(max, scores[e]);
             }
             float sum = 0f;
             int po = s * experts;
             for (int e = 0; e < experts; e++) {
-                float ex = (float) Math.exp(scores[e] - max);
+                float ex = expNonPositive(scores[e] - max);
                 prob[po + e] = ex;
                 sum += ex;
             }
@@ -277,22 +306,30 @@ public final class ToyKernel {
                 dispatched[best] += invB;
                 continue;
             }
+            // top-k by insertion into a list sorted by falling p; an equal p never overtakes, so ties go to the
+            // lowest index (the order of a stable sort, and of the repeated argmax this replaces)
+            int so = s * k;
+            int count = 0;
+            for (int e = 0; e < experts; e++) {
+                float pe = prob[po + e];
+                if (count == k && !(pe > prob[po + selected[so + k - 1]])) {
+                    continue;
+                }
+                int pos = Math.min(count, k - 1);
+                while (pos > 0 && pe > prob[po + selected[so + pos - 1]]) {
+                    selected[so + pos] = selected[so + pos - 1];
+                    pos--;
+                }
+                selected[so + pos] = e;
+                count = Math.min(count + 1, k);
+            }
             float picked = 0f;
             for (int r = 0; r < k; r++) {
-                int best = -1;
-                float bestP = Float.NEGATIVE_INFINITY;
-                for (int e = 0; e < experts; e++) {
-                    if (prob[po + e] > bestP && !alreadySelected(s, r, e)) {
-                        best = e;
-                        bestP = prob[po + e];
-                    }
-                }
-                selected[s * k + r] = best;
-                picked += bestP;
-                dispatched[best] += invB;
+                picked += prob[po + selected[so + r]];
+                dispatched[selected[so + r]] += invB;
             }
             for (int r = 0; r < k; r++) {
-                routeWeight[s * k + r] = prob[po + selected[s * k + r]] / picked;
+                routeWeight[so + r] = prob[po + selected[so + r]] / picked;
             }
         }
     }
@@ -569,6 +606,21 @@ public final class ToyKernel {
         return (s0 + s1) + (s2 + s3);
     }
 
+    /** Σ_t w[off + nzIndex[t]·m] · nzValue[t] over the non-zeros t ∈ [nz0, nz1), with two accumulators. */
+    private float sparseDot(float[] w, int off, int nz0, int nz1) {
+        float s0 = 0f;
+        float s1 = 0f;
+        int t = nz0;
+        for (; t + 1 < nz1; t += 2) {
+            s0 += w[off + nzIndex[t] * m] * nzValue[t];
+            s1 += w[off + nzIndex[t + 1] * m] * nzValue[t + 1];
+        }
+        if (t < nz1) {
+            s0 += w[off + nzIndex[t] * m] * nzValue[t];
+        }
+        return s0 + s1;
+    }
+
     /** wT[e][j][i] = W[e][i][j] for the current instance (E·n·m floats, once per batch). */
     private void transpose(float[] w, int wOff) {
         for (int e = 0; e < experts; e++) {
@@ -580,15 +632,6 @@ public final class ToyKernel {
                 }
             }
         }
-    }
-
-    private boolean alreadySelected(int s, int upTo, int e) {
-        for (int r = 0; r < upTo; r++) {
-            if (selected[s * k + r] == e) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Expert chosen in slot r (0 = highest probability) for sample s after {@link #route}. */
@@ -619,8 +662,9 @@ public final class ToyKernel {
         transpose(w, wOff);
         if (withGradients) {
             java.util.Arrays.fill(gW, 0f);
+            java.util.Arrays.fill(gWT, 0f);
             java.util.Arrays.fill(gB, 0f);
-            java.util.Arrays.fill(gG, 0f);
+            java.util.Arrays.fill(gGT, 0f);
         }
         float c = (float) ((reduction == LossReduction.MEAN_FEATURES ? 1.0 / n : 1.0) / batch);
         double lb = 0;
@@ -643,14 +687,20 @@ public final class ToyKernel {
                 int wo = wOff + selected[s * k + r] * n * m;
                 int bo = bOff + selected[s * k + r] * n;
                 int ho = r * m;
-                for (int j = 0; j < m; j++) {
-                    h[ho + j] = 0f;
-                }
-                for (int t = nz0; t < nz1; t++) {
-                    int fo = wo + nzIndex[t] * m;
-                    float v = nzValue[t];
+                if (wideHidden) {
                     for (int j = 0; j < m; j++) {
-                        h[ho + j] += w[fo + j] * v;
+                        h[ho + j] = 0f;
+                    }
+                    for (int t = nz0; t < nz1; t++) {
+                        int fo = wo + nzIndex[t] * m;
+                        float v = nzValue[t];
+                        for (int j = 0; j < m; j++) {
+                            h[ho + j] += w[fo + j] * v;
+                        }
+                    }
+                } else { // narrow: one sparse dot per hidden unit, in registers (h[j] += … would chain through memory)
+                    for (int j = 0; j < m; j++) {
+                        h[ho + j] = sparseDot(w, wo + j, nz0, nz1);
                     }
                 }
                 float gt = routeWeight[s * k + r];
@@ -685,36 +735,67 @@ public final class ToyKernel {
             for (int r = 0; r < k; r++) {
                 int e = selected[s * k + r];
                 int wo = wOff + e * n * m;
-                int go = e * n * m;
+                int to = e * n * m; // offset in wT and gWT
                 int gbo = e * n;
                 int ho = r * m;
                 int zo = r * n;
                 float gt = routeWeight[s * k + r];
-                float ar = 0f;
-                for (int j = 0; j < m; j++) {
-                    dh[j] = 0f;
+                // every loop below runs along the n outputs (or the m hidden units): branch-free, vectorisable
+                for (int i = 0; i < n; i++) {
+                    dz[i] = z[zo + i] > 0f ? gt * gx[i] : 0f;
                 }
                 for (int i = 0; i < n; i++) {
-                    float zi = z[zo + i];
-                    if (zi <= 0f) {
-                        continue;
+                    gB[gbo + i] += dz[i];
+                }
+                if (experts > 1) { // ∂L/∂g̃ of this slot, for the router
+                    float ar = 0f;
+                    for (int i = 0; i < n; i++) {
+                        ar += gx[i] * Math.max(z[zo + i], 0f);
                     }
-                    ar += gx[i] * zi;
-                    float dz = gt * gx[i];
-                    gB[gbo + i] += dz;
-                    int fo = wo + i * m;
-                    int gfo = go + i * m;
-                    for (int j = 0; j < m; j++) {
-                        dh[j] += w[fo + j] * dz;
-                        gW[gfo + j] += dz * h[ho + j];
+                    a[r] = ar;
+                }
+                for (int j = 0; j < m; j++) {
+                    float hj = h[ho + j];
+                    int tj = to + j * n;
+                    for (int i = 0; i < n; i++) {
+                        gWT[tj + i] += dz[i] * hj;
                     }
                 }
-                a[r] = ar;
-                for (int t = nz0; t < nz1; t++) {
-                    int gfo = go + nzIndex[t] * m;
-                    float v = nzValue[t];
+                if (wideHidden) {
                     for (int j = 0; j < m; j++) {
-                        gW[gfo + j] += v * dh[j];
+                        dh[j] = 0f;
+                    }
+                    for (int i = 0; i < n; i++) {
+                        float d = dz[i];
+                        if (d == 0f) {
+                            continue;
+                        }
+                        int fo = wo + i * m;
+                        for (int j = 0; j < m; j++) {
+                            dh[j] += w[fo + j] * d;
+                        }
+                    }
+                } else {
+                    for (int j = 0; j < m; j++) {
+                        dh[j] = dot(wT, to + j * n, dz, 0, n);
+                    }
+                }
+                // the input's share, x ⊗ ∂L/∂h, over the non-zero inputs: along W's rows when they are wide
+                if (wideHidden) {
+                    for (int t = nz0; t < nz1; t++) {
+                        int gfo = wo - wOff + nzIndex[t] * m;
+                        float v = nzValue[t];
+                        for (int j = 0; j < m; j++) {
+                            gW[gfo + j] += v * dh[j];
+                        }
+                    }
+                } else {
+                    for (int j = 0; j < m; j++) {
+                        float dhj = dh[j];
+                        int tj = to + j * n;
+                        for (int t = nz0; t < nz1; t++) {
+                            gWT[tj + nzIndex[t]] += nzValue[t] * dhj;
+                        }
                     }
                 }
             }
@@ -727,7 +808,27 @@ public final class ToyKernel {
             parts[0] = recon;
             parts[1] = lb;
         }
+        if (withGradients) {
+            untranspose();
+        }
         return recon + lb;
+    }
+
+    /** gW[e][i][j] += gWT[e][j][i] and gG[e][i] = gGT[i][e]: the accumulated gradients in the parameters' layout. */
+    private void untranspose() {
+        for (int e = 0; e < experts; e++) {
+            int o = e * n * m;
+            for (int i = 0; i < n; i++) {
+                for (int j = 0; j < m; j++) {
+                    gW[o + i * m + j] += gWT[o + j * n + i];
+                }
+            }
+        }
+        for (int e = 0; e < experts; e++) {
+            for (int i = 0; i < n; i++) {
+                gG[e * n + i] = gGT[i * experts + e];
+            }
+        }
     }
 
     private void routerBackward(int s, int nz0, int nz1, float lbGrad, boolean lbOn) {
@@ -762,13 +863,13 @@ public final class ToyKernel {
             dot += prob[po + e] * dp[e];
         }
         for (int e = 0; e < experts; e++) {
-            float ds = prob[po + e] * (dp[e] - dot);
-            if (ds == 0f) {
-                continue;
-            }
-            int go = e * n;
-            for (int t = nz0; t < nz1; t++) {
-                gG[go + nzIndex[t]] += ds * nzValue[t];
+            ds[e] = prob[po + e] * (dp[e] - dot);
+        }
+        for (int t = nz0; t < nz1; t++) {
+            int go = nzIndex[t] * experts;
+            float v = nzValue[t];
+            for (int e = 0; e < experts; e++) {
+                gGT[go + e] += ds[e] * v;
             }
         }
     }
