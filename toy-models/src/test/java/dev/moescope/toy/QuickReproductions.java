@@ -22,7 +22,7 @@ final class QuickReproductions {
     /** As {@link #run(String, Path)} with every experiment's output-bias init overridden. */
     static Map<String, Object> run(String name, Path dir, BiasInit bias) {
         return Experiments.byName(name).run(new ExperimentContext(dir, true, 0, 0,
-                Provenance.start("test " + name).build(), 0, 0, java.util.List.of(), bias, null));
+                Provenance.start("test " + name).build(), 0, 0, java.util.List.of(), bias, null, false));
     }
 
     @SuppressWarnings("unchecked")

@@ -11,12 +11,10 @@ import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.fixtures.Fixtures;
+import dev.moescope.toy.experiments.ExperimentContext;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-
-import com.google.gson.JsonElement;
-import com.google.gson.JsonObject;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -213,11 +211,15 @@ public final class DemoCommand implements Callable<Integer> {
         }
         List<Stage> stages = stages();
         List<Map<String, Object>> ran = new ArrayList<>();
+        boolean continueStage = false; // the first stage to run picks up its own checkpoints (toy reproduce --resume)
         if (resume) {
             ran.addAll(finishedStages(out, stages));
-            deleteStageOutputs(out, Json.read(out.resolve("summary.json"), JsonObject.class), ran.size());
-            stdout.printf("moescope demo: resuming in %s, keeping %d finished stage(s) of %d%n",
-                    out.toAbsolutePath().normalize(), ran.size(), stages.size());
+            JsonObject previous = Json.read(out.resolve("summary.json"), JsonObject.class);
+            continueStage = interruptedWithCheckpoints(out, previous, stages, ran.size());
+            deleteStageOutputs(out, previous, ran.size() + (continueStage ? 1 : 0));
+            stdout.printf("moescope demo: resuming in %s, keeping %d finished stage(s) of %d%s%n",
+                    out.toAbsolutePath().normalize(), ran.size(), stages.size(),
+                    continueStage ? " and the training batches stage " + (ran.size() + 1) + " finished" : "");
         } else if (clearPreviousRun(out)) {
             stdout.println("moescope demo: replacing the previous demo run in " + out.toAbsolutePath().normalize());
         }
@@ -234,7 +236,8 @@ public final class DemoCommand implements Callable<Integer> {
         }
 
         int code = 0;
-        for (int i = ran.size(); i < stages.size() && code == 0; i++) {
+        int firstToRun = ran.size();
+        for (int i = firstToRun; i < stages.size() && code == 0; i++) {
             Stage s = stages.get(i);
             stdout.printf("%nmoescope demo: stage %d/%d, %s%n  $ moescope %s%n", i + 1, stages.size(), s.title(),
                     String.join(" ", s.args()));
@@ -246,7 +249,8 @@ public final class DemoCommand implements Callable<Integer> {
             long t0 = System.nanoTime();
             CommandLine cl = Moescope.commandLine().setOut(spec.commandLine().getOut())
                     .setErr(spec.commandLine().getErr());
-            code = cl.execute(s.args().toArray(String[]::new));
+            List<String> args = continueStage && i == firstToRun ? concat(s.args(), List.of("--resume")) : s.args();
+            code = cl.execute(args.toArray(String[]::new));
             double seconds = (System.nanoTime() - t0) / 1e9;
             record.put("exit_code", code);
             record.put("seconds", Math.round(seconds * 10) / 10.0);
@@ -336,6 +340,24 @@ public final class DemoCommand implements Callable<Integer> {
             kept.add(record);
         }
         return kept;
+    }
+
+    /**
+     * Whether stage {@code next}, the first one to run again, was interrupted with the same command after keeping
+     * training checkpoints (a toy reproduction's {@code checkpoints} directory, and no summary yet): it then
+     * continues with {@code --resume} instead of starting over.
+     */
+    static boolean interruptedWithCheckpoints(Path out, JsonObject previous, List<Stage> stages, int next) {
+        var records = previous.getAsJsonArray("stages");
+        if (next >= stages.size() || next >= records.size()) {
+            return false;
+        }
+        Stage s = stages.get(next);
+        Path dir = out.resolve(s.out());
+        return command(s).equals(records.get(next).getAsJsonObject().get("command").getAsString())
+                && s.args().contains("reproduce")
+                && Files.isDirectory(dir.resolve(ExperimentContext.CHECKPOINTS))
+                && !Files.exists(dir.resolve("summary.json"));
     }
 
     /** The command line a stage runs, as its summary records it. */

@@ -36,8 +36,13 @@ import java.util.concurrent.Callable;
                     + "included) and PNG plots into --out, and prints the settings it ran with and its headline"
                     + " numbers.",
             "NAME is one of: tms-intro, tms-geometry, fig1, fig2, fig3, loss, fig4, fig5, fig6, "
-                    + "table1, or 'all' (each into its own subdirectory)."},
-        footer = {"", "Example:", "  moescope toy reproduce fig2 --out runs/fig2 --quick --seed 1"})
+                    + "table1, or 'all' (each into its own subdirectory).",
+            "Every finished training batch is kept in --out/checkpoints until the experiment's summary is "
+                    + "written, so an interrupted run continues with --resume instead of starting over."},
+        footer = {"", "Examples:", "  moescope toy reproduce fig2 --out runs/fig2 --quick --seed 1",
+            "  moescope toy reproduce loss --out runs/loss --threads 2",
+            "  # after an interruption, the same command with --resume:",
+            "  moescope toy reproduce loss --out runs/loss --threads 2 --resume"})
 public final class ReproduceCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "NAME", description = "Experiment name, or 'all'.")
@@ -71,6 +76,12 @@ public final class ReproduceCommand implements Callable<Integer> {
                     + "'pytorch-float32' (the ulp-sized residue PyTorch's autograd leaves, which AdamW amplifies).")
     String routerGradient;
 
+    @Option(names = "--resume",
+            description = "Continue an interrupted run in --out: finished experiments (those with a summary.json) "
+                    + "are kept, and training batches found in --out/checkpoints are loaded instead of trained. "
+                    + "A batch whose settings differ (another --seed, --steps, ...) is trained afresh.")
+    boolean resume;
+
     @CommandLine.Mixin
     CommonOptions common;
 
@@ -90,13 +101,36 @@ public final class ReproduceCommand implements Callable<Integer> {
             todo.add(Experiments.byName(name));
         }
         for (Experiment e : todo) { // refuse before anything runs: 'all' must not stop half way on a kept run
-            PreviousRun.refuse(dir(todo, e), "toy reproduce run", false, "summary.json");
+            if (!resume) {
+                PreviousRun.refuse(dir(todo, e), "toy reproduce run", true, "summary.json",
+                        ExperimentContext.CHECKPOINTS);
+            }
         }
         for (Experiment e : todo) {
-            run(e, dir(todo, e), pw, bias, rg);
+            Path dir = dir(todo, e);
+            if (resume && Files.exists(dir.resolve("summary.json"))) {
+                pw.printf("%s: finished in an earlier run, kept (%s)%n", e.name(), dir.resolve("summary.json"));
+                continue;
+            }
+            run(e, dir, pw, bias, rg);
         }
         pw.flush();
         return 0;
+    }
+
+    private static void deleteCheckpoints(Path dir) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (var files = Files.list(dir)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                Files.delete(f);
+            }
+            Files.delete(dir);
+        } catch (IOException ex) {
+            throw MoescopeException.failure(dir + ": cannot remove the finished run's checkpoints: "
+                    + ex.getMessage(), ex);
+        }
     }
 
     /** One experiment writes into --out itself; 'all' writes each into --out/NAME. */
@@ -115,7 +149,8 @@ public final class ReproduceCommand implements Callable<Integer> {
                 .parameter("threads", common.threads).parameter("out", dir).parameter("steps_override", steps)
                 .parameter("seeds_override", seeds).parameter("only", only)
                 .parameter("bias_init_override", biasInit == null ? "" : biasInit)
-                .parameter("router_gradient_override", routerGradient == null ? "" : routerGradient).build();
+                .parameter("router_gradient_override", routerGradient == null ? "" : routerGradient)
+                .parameter("resume", resume).build();
         long t0 = System.nanoTime();
         Map<String, Object> results = new LinkedHashMap<>();
         results.put("experiment", e.name());
@@ -126,8 +161,9 @@ public final class ReproduceCommand implements Callable<Integer> {
         results.put("bias_init_override", bias == null ? "" : bias.cliName());
         results.put("router_gradient_override", rg == null ? "" : rg.cliName());
         results.putAll(e.run(new ExperimentContext(dir, quick, common.seed, common.threads, prov, steps, seeds, only,
-                bias, rg)));
+                bias, rg, true)));
         Path summary = Summaries.write(dir, command, results, prov);
+        deleteCheckpoints(dir.resolve(ExperimentContext.CHECKPOINTS)); // the summary and saved models now hold it all
         pw.printf("%s: %s%n", e.name(), e.description());
         // what actually ran (after --quick, --steps, --seeds, --only) and the experiment's headline numbers
         ConsoleSummary.lines(results).forEach(line -> pw.printf("  %s%n", line));

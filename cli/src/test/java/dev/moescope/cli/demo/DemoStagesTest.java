@@ -114,6 +114,37 @@ class DemoStagesTest {
         assertEquals(0, DemoCommand.finishedStages(out, stagesIn(out, "--seed", "7")).size());
     }
 
+    @Test
+    void resumeContinuesAnInterruptedToyStageFromItsCheckpoints(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws java.io.IOException {
+        java.nio.file.Path out = dir.resolve("demo-out");
+        List<DemoCommand.Stage> all = stagesIn(out);
+        List<java.util.Map<String, Object>> records = new ArrayList<>();
+        for (DemoCommand.Stage s : all) {
+            java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+            r.put("key", s.key());
+            r.put("command", "moescope " + String.join(" ", s.args()));
+            r.put("out", s.out());
+            records.add(r);
+        }
+        records.get(0).put("exit_code", null); // stage 1 (toy fig3) was interrupted after some training batches
+        com.google.gson.JsonObject previous = dev.moescope.core.json.Json.gson().toJsonTree(
+                java.util.Map.of("stages", records, "report", "report.html")).getAsJsonObject();
+        java.nio.file.Path stage = out.resolve(all.get(0).out());
+        assertFalse(DemoCommand.interruptedWithCheckpoints(out, previous, all, 0), "no checkpoints yet");
+        java.nio.file.Files.createDirectories(stage.resolve("checkpoints"));
+        assertTrue(DemoCommand.interruptedWithCheckpoints(out, previous, all, 0));
+        // another seed is another run: start over
+        assertFalse(DemoCommand.interruptedWithCheckpoints(out, previous, stagesIn(out, "--seed", "7"), 0));
+        // the stage's summary was written: it finished, nothing to continue
+        java.nio.file.Files.writeString(stage.resolve("summary.json"), "{}");
+        assertFalse(DemoCommand.interruptedWithCheckpoints(out, previous, all, 0));
+        // only toy reproductions keep checkpoints; a probe stage's directory is never continued
+        int probe = indexOf(all, "probe", "inspect");
+        java.nio.file.Files.createDirectories(out.resolve(all.get(probe).out()).resolve("checkpoints"));
+        assertFalse(DemoCommand.interruptedWithCheckpoints(out, previous, all, probe));
+    }
+
     private static List<DemoCommand.Stage> stagesIn(java.nio.file.Path out, String... extra) {
         List<String> args = new ArrayList<>(List.of("demo", "--out", out.toString()));
         args.addAll(List.of(extra));

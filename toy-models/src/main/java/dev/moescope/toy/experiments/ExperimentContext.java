@@ -4,6 +4,7 @@ import dev.moescope.core.Seeds;
 import dev.moescope.core.error.Require;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.io.ToyModelFile;
+import dev.moescope.toy.io.TrainCheckpoint;
 import dev.moescope.toy.model.Architecture;
 import dev.moescope.toy.model.BiasInit;
 import dev.moescope.toy.model.InstanceSpec;
@@ -30,9 +31,15 @@ import java.util.List;
  * @param only       if not empty, the parts of the experiment to run (fig4: configuration names such as A.E1)
  * @param biasInit   if not null, overrides every experiment's output-bias initialisation
  * @param routerGradient if not null, overrides the top-1 router gradient (exact, or PyTorch's float32 residue)
+ * @param resumable  keep every finished training batch in {@code out/checkpoints}, and load a batch found there
+ *                   instead of training it again: an interrupted run resumes where it stopped
  */
 public record ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance, int steps,
-                                int seeds, List<String> only, BiasInit biasInit, RouterGradient routerGradient) {
+                                int seeds, List<String> only, BiasInit biasInit, RouterGradient routerGradient,
+                                boolean resumable) {
+
+    /** The directory of a resumable run's finished training batches. */
+    public static final String CHECKPOINTS = "checkpoints";
 
     public ExperimentContext {
         Require.notNull("output directory", out);
@@ -42,7 +49,7 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
 
     /** The experiment's own settings (no overrides). */
     public ExperimentContext(Path out, boolean quick, long seed, int threads, Provenance provenance) {
-        this(out, quick, seed, threads, provenance, 0, 0, List.of(), null, null);
+        this(out, quick, seed, threads, provenance, 0, 0, List.of(), null, null, false);
     }
 
     /** Training steps: the override if set, else {@code quickSteps} or {@code fullSteps}. */
@@ -78,13 +85,28 @@ public record ExperimentContext(Path out, boolean quick, long seed, int threads,
         return biasInit != null ? biasInit : own;
     }
 
-    /** Trains specs with the given architecture and config (bias init and router gradient overridden, if set). */
+    /**
+     * Trains specs with the given architecture and config (bias init and router gradient overridden, if set). In a
+     * resumable run, a batch already finished (same architecture, config, instances and build) is loaded instead.
+     */
     public TrainResult train(Architecture arch, TrainingConfig config, InstanceSpec[] specs, String task) {
         TrainingConfig c = config.withBiasInit(biasInit(config.biasInit()));
         if (routerGradient != null) {
             c = c.withRouterGradient(routerGradient);
         }
-        return new BatchTrainer(arch, c, threads).train(specs, task);
+        if (!resumable) {
+            return new BatchTrainer(arch, c, threads).train(specs, task);
+        }
+        String key = TrainCheckpoint.key(arch, c, specs, provenance.version() + " " + provenance.gitCommit());
+        Path file = TrainCheckpoint.file(out.resolve(CHECKPOINTS), task, key);
+        java.util.Optional<TrainResult> kept = TrainCheckpoint.load(file, key, arch, c, specs);
+        if (kept.isPresent()) {
+            System.err.printf("%s: kept from the interrupted run (%s)%n", task, out.relativize(file));
+            return kept.get();
+        }
+        TrainResult r = new BatchTrainer(arch, c, threads).train(specs, task);
+        TrainCheckpoint.save(file, r, key);
+        return r;
     }
 
     /** Saves a trained batch as {@code <name>.safetensors} in the output directory and returns its file name. */
