@@ -79,7 +79,8 @@ public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--resume",
             description = "Continue an interrupted run in --out: finished experiments (those with a summary.json) "
                     + "are kept, and training batches found in --out/checkpoints are loaded instead of trained. "
-                    + "A batch whose settings differ (another --seed, --steps, ...) is trained afresh.")
+                    + "A batch whose settings differ (another --seed, --steps, ...) is trained afresh, and with "
+                    + "nothing to resume the run starts from the beginning.")
     boolean resume;
 
     @CommandLine.Mixin
