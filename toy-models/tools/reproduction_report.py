@@ -127,7 +127,8 @@ def fig4_overview(run_dirs, L):
             rougher += n_rougher
             total += len(c['panels'])
             check = f"{n_rougher} of {len(c['panels'])}"
-        L.append(f"| {cfg} | {seeds} | {panels} | {'' if single_r is None else f'{single_r:.3f}'} | "
+        single_text = '(this map)' if cfg.endswith('E1') else '' if single_r is None else f'{single_r:.3f}'
+        L.append(f"| {cfg} | {seeds} | {panels} | {single_text} | "
                  f"{'' if exact is None else f'{exact:.3f}'} | {c['seconds'] / 60:.0f} min | {check} |")
     L.append('')
     runs = sum(1 for cfg in CONFIG_ORDER if cfg in best)

@@ -90,10 +90,7 @@ class DemoStagesTest {
         List<java.util.Map<String, Object>> records = new ArrayList<>();
         for (int i = 0; i < all.size(); i++) {
             DemoCommand.Stage s = all.get(i);
-            java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
-            r.put("key", s.key());
-            r.put("command", "moescope " + String.join(" ", s.args()));
-            r.put("out", s.out());
+            java.util.Map<String, Object> r = record(s);
             // stages 0-2 finished; 3 was interrupted (exit_code null); 4 "finished" after it (cannot be trusted)
             r.put("exit_code", i <= 2 || i == 4 ? 0 : null);
             records.add(r);
@@ -121,11 +118,7 @@ class DemoStagesTest {
         List<DemoCommand.Stage> all = stagesIn(out);
         List<java.util.Map<String, Object>> records = new ArrayList<>();
         for (DemoCommand.Stage s : all) {
-            java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
-            r.put("key", s.key());
-            r.put("command", "moescope " + String.join(" ", s.args()));
-            r.put("out", s.out());
-            records.add(r);
+            records.add(record(s));
         }
         records.get(0).put("exit_code", null); // stage 1 (toy fig3) was interrupted after some training batches
         com.google.gson.JsonObject previous = dev.moescope.core.json.Json.gson().toJsonTree(
@@ -143,6 +136,15 @@ class DemoStagesTest {
         int probe = indexOf(all, "probe", "inspect");
         java.nio.file.Files.createDirectories(out.resolve(all.get(probe).out()).resolve("checkpoints"));
         assertFalse(DemoCommand.interruptedWithCheckpoints(out, previous, all, probe));
+    }
+
+    /** A stage's record as the demo's summary.json holds it, without its outcome. */
+    private static java.util.Map<String, Object> record(DemoCommand.Stage s) {
+        java.util.Map<String, Object> r = new java.util.LinkedHashMap<>();
+        r.put("key", s.key());
+        r.put("command", "moescope " + String.join(" ", s.args()));
+        r.put("out", s.out());
+        return r;
     }
 
     private static List<DemoCommand.Stage> stagesIn(java.nio.file.Path out, String... extra) {
