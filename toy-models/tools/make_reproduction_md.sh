@@ -33,4 +33,6 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
   --commit bench:fig3=40d9714 --commit bench:fig4=40d9714 --commit bench:fig4-moescope-final=ceb4ff8 \
   --commit bench:fig4-final=ceb4ff8 --commit bench:fig3-final=ceb4ff8 \
   --load "fig3=7.44 before / 6.41 after" --load "fig4=6.41 / 4.36" --load "fig4-moescope-final=3.38 / 2.83" \
-  --load "fig4-final=3.08 / 2.43" --load "fig3-final=2.74 / 3.06"
+  --load "fig4-final=3.08 / 2.43" --load "fig3-final=2.74 / 3.06" \
+  --load "fig3-session4=2.00 / 1.87" --load "fig3-session4-previous-kernel=1.87 / 1.82" \
+  --load "fig3-session4-again=1.87 / 1.82"
