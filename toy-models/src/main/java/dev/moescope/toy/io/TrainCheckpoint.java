@@ -1,5 +1,6 @@
 package dev.moescope.toy.io;
 
+import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.io.Safetensors;
 import dev.moescope.core.provenance.Hashing;
 import dev.moescope.toy.model.Architecture;
@@ -90,7 +91,7 @@ public final class TrainCheckpoint {
             Safetensors.write(tmp, t, meta);
             Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(file + ": cannot write checkpoint: " + e.getMessage(), e);
+            throw MoescopeException.failure(file + ": cannot write checkpoint: " + e.getMessage(), e);
         }
     }
 
