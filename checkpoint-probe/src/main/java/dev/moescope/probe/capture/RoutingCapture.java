@@ -8,7 +8,6 @@ import dev.moescope.probe.gating.Gate;
 import dev.moescope.probe.gating.GatingConfig;
 import dev.moescope.probe.gating.Routing;
 import dev.moescope.probe.graph.GraphSurgery;
-import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeSpec;
 import dev.moescope.probe.run.HostTensor;
 import dev.moescope.probe.run.OrtRunner;
@@ -48,12 +47,11 @@ public final class RoutingCapture implements AutoCloseable {
     private boolean predict;
     /** Request the logits output even without predictions (benchmarks: the same outputs as a bare loop). */
     private boolean requestLogits;
-    private final Path editedModel;
     private long topKMismatches;
     private long topKChecked;
 
     /**
-     * Prepares {@code model}: writes the edited copy beside it ({@code <stem>.moescope-probe.onnx}) and opens it.
+     * Prepares {@code model}: exposes the router logits and hooks as outputs and opens the edited copy from memory.
      *
      * @param hookKinds extra hook kinds to capture at every layer besides router logits ({@code resid_post},
      *                  {@code moe_out}, ...); a layer lacking a kind is an error naming it
@@ -120,11 +118,10 @@ public final class RoutingCapture implements AutoCloseable {
             }
         }
         GraphSurgery.Exposed exposed = GraphSurgery.expose(proto, expose);
-        Path edited = ModelFiles.saveBeside(exposed.model(), model, "moescope-probe");
-        OrtRunner runner = OrtRunner.open(new OrtRunner.Config(edited, runnerConfig.device(), runnerConfig.threads(),
-                runnerConfig.optimization()));
+        OrtRunner runner = OrtRunner.openEdited(new OrtRunner.Config(model, runnerConfig.device(),
+                runnerConfig.threads(), runnerConfig.optimization()), exposed.model());
         Map<String, String> outputs = exposed.outputs();
-        RoutingCapture c = new RoutingCapture(runner, routed, gating, hookNames, edited,
+        RoutingCapture c = new RoutingCapture(runner, routed, gating, hookNames,
                 runner.outputNames().contains(LOGITS));
         topkOutputs.forEach((layer, name) -> c.graphTopK.put(layer, outputs.get(name)));
         c.aliases.putAll(outputs);
@@ -132,13 +129,12 @@ public final class RoutingCapture implements AutoCloseable {
     }
 
     private RoutingCapture(OrtRunner runner, List<ProbeSpec.Layer> routed, GatingConfig gating,
-                           List<String> hookNames, Path editedModel, boolean predict) {
+                           List<String> hookNames, boolean predict) {
         this.runner = runner;
         this.routed = List.copyOf(routed);
         this.gating = gating;
         this.gate = gating == null ? null : new Gate(gating);
         this.hookNames = List.copyOf(hookNames);
-        this.editedModel = editedModel;
         this.hasLogits = predict;
         this.predict = predict;
     }
@@ -150,10 +146,6 @@ public final class RoutingCapture implements AutoCloseable {
             }
         }
         return null;
-    }
-
-    public Path editedModel() {
-        return editedModel;
     }
 
     /** The gating used to re-derive top-k, or null when routing is not captured. */

@@ -9,7 +9,6 @@ import dev.moescope.probe.gating.Gate;
 import dev.moescope.probe.gating.Routing;
 import dev.moescope.probe.graph.GraphIndex;
 import dev.moescope.probe.graph.GraphSurgery;
-import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeSpec;
 import dev.moescope.probe.lens.LogitLens;
 import dev.moescope.probe.lens.MoeLens;
@@ -158,8 +157,8 @@ public final class ExpertProbe implements AutoCloseable {
                         + ", hidden] (torch Linear [out, in])");
             }
             int hidden = (int) router[1];
-            Path edited = ModelFiles.saveBeside(exposed.model(), model, "moescope-experts");
-            runner = OrtRunner.open(new OrtRunner.Config(edited, cfg.device(), cfg.threads(), cfg.optimization()));
+            runner = OrtRunner.openEdited(new OrtRunner.Config(model, cfg.device(), cfg.threads(), cfg.optimization()),
+                    exposed.model());
             lens = LogitLens.open(model, proto, spec, cfg);
             return new ExpertProbe(named, sidecar, runner, lens, init,
                     new ExpertWeights(init, sidecar, hidden, config.cacheBytes()), config.threads());

@@ -18,8 +18,8 @@ import java.util.Set;
 
 /**
  * Edits of an ONNX graph that ONNX Runtime's Java API cannot do itself. Each returns a new {@code ModelProto};
- * save it with {@link ModelFiles#saveBeside} so external data still resolves. Initializers are never touched,
- * so external-data references stay as they are.
+ * open it with {@link dev.moescope.probe.run.OrtRunner#openEdited}, which resolves external data against the
+ * original's directory. Initializers are never touched, so external-data references stay as they are.
  */
 public final class GraphSurgery {
 

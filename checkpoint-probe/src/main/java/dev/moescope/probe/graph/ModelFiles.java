@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.moescope.core.error.MoescopeException;
-import dev.moescope.core.json.AtomicFiles;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -13,9 +12,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 
 /**
- * Reads and writes ONNX model files. Initializers stored as external data are left as references: the protobuf
- * holds only their location, so a model of any size parses, and an edited copy saved with
- * {@link #saveBeside(ModelProto, Path, String)} in the same directory still finds its weights.
+ * Reads ONNX model files. Initializers stored as external data are left as references: the protobuf holds only their
+ * location, so a model of any size parses, and an edited copy opened with
+ * {@link dev.moescope.probe.run.OrtRunner#openEdited} still finds its weights beside the original.
  */
 public final class ModelFiles {
 
@@ -44,25 +43,5 @@ public final class ModelFiles {
             throw MoescopeException.badInput(path, "not a valid ONNX model (no IR version or an empty graph)");
         }
         return model;
-    }
-
-    /**
-     * Writes {@code model} as {@code <stem>.<tag>.onnx} in the original's directory (atomically: a reader never sees
-     * half a file) and returns that path. Same directory, because external-data locations are relative to it.
-     */
-    public static Path saveBeside(ModelProto model, Path original, String tag) {
-        Path abs = original.toAbsolutePath();
-        String name = abs.getFileName().toString();
-        String stem = name.endsWith(".onnx") ? name.substring(0, name.length() - 5) : name;
-        Path out = abs.resolveSibling(stem + "." + tag + ".onnx");
-        try {
-            AtomicFiles.write(out, model.toByteArray());
-        } catch (RuntimeException e) {
-            if (e instanceof MoescopeException me) {
-                throw me;
-            }
-            throw MoescopeException.failure(out + ": cannot write the edited model beside the original: " + e.getMessage(), e);
-        }
-        return out;
     }
 }

@@ -3,7 +3,6 @@ package dev.moescope.probe.lens;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.probe.graph.GraphSurgery;
-import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeSpec;
 import dev.moescope.probe.run.HostTensor;
 import dev.moescope.probe.run.OrtRunner;
@@ -34,8 +33,7 @@ public final class LogitLens implements AutoCloseable {
     }
 
     /**
-     * Writes the head graph beside {@code model} ({@code <name>.moescope-logit-lens.onnx}) and opens it with the
-     * session settings of {@code cfg} (its model path is replaced).
+     * Cuts the head graph out of {@code model} and opens it, from memory, with the session settings of {@code cfg}.
      */
     public static LogitLens open(Path model, ModelProto proto, ProbeSpec spec, OrtRunner.Config cfg) {
         if (proto.getGraph().getOutputList().stream().noneMatch(o -> o.getName().equals(LOGITS))) {
@@ -49,8 +47,8 @@ public final class LogitLens implements AutoCloseable {
         }
         String[] in = new String[1];
         ModelProto head = GraphSurgery.hookToInput(GraphSurgery.keepOutputs(proto, Set.of(LOGITS)), last, in);
-        Path file = ModelFiles.saveBeside(head, model, "moescope-logit-lens");
-        OrtRunner r = OrtRunner.open(new OrtRunner.Config(file, cfg.device(), cfg.threads(), cfg.optimization()));
+        OrtRunner r = OrtRunner.openEdited(new OrtRunner.Config(model, cfg.device(), cfg.threads(), cfg.optimization()),
+                head);
         return new LogitLens(r, in[0]);
     }
 

@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.probe.corpus.Window;
 import dev.moescope.probe.graph.GraphSurgery;
-import dev.moescope.probe.graph.ModelFiles;
 import dev.moescope.probe.graph.ProbeSpec;
 import dev.moescope.probe.run.HostTensor;
 import dev.moescope.probe.run.OrtRunner;
@@ -123,14 +122,14 @@ public final class MoeLens implements AutoCloseable {
         List<OrtRunner> opened = new ArrayList<>();
         LogitLens lens = null;
         try {
-            OrtRunner full = open(ModelFiles.saveBeside(expose(proto, hooks), model, "moescope-lens-k" + fullK), cfg, opened);
+            OrtRunner full = open(model, expose(proto, hooks), cfg, opened);
             lens = LogitLens.open(model, proto, spec, cfg);
             MoeLens m = new MoeLens(spec, fullK, ks, full, lens);
             for (int k : ks) {
                 if (k != fullK) {
                     ModelProto swept = GraphSurgery.overrideTopK(proto, k, null);
                     m.sweep.put(new Setting(k, MODEL),
-                            open(ModelFiles.saveBeside(expose(swept, hooks), model, "moescope-lens-k" + k), cfg, opened));
+                            open(model, expose(swept, hooks), cfg, opened));
                 }
             }
             if (otherVariant) {
@@ -138,8 +137,7 @@ public final class MoeLens implements AutoCloseable {
                 ModelProto flipped = GraphSurgery.setRenormalisation(proto, !modelRenormalises, null);
                 for (int k : ks) {
                     ModelProto swept = k == fullK ? flipped : GraphSurgery.overrideTopK(flipped, k, null);
-                    m.sweep.put(new Setting(k, label), open(ModelFiles.saveBeside(expose(swept, hooks), model,
-                            "moescope-lens-" + label + "-k" + k), cfg, opened));
+                    m.sweep.put(new Setting(k, label), open(model, expose(swept, hooks), cfg, opened));
                 }
             }
             return m;
@@ -156,8 +154,9 @@ public final class MoeLens implements AutoCloseable {
         return GraphSurgery.expose(proto, hooks).model();
     }
 
-    private static OrtRunner open(Path p, OrtRunner.Config cfg, List<OrtRunner> opened) {
-        OrtRunner r = OrtRunner.open(new OrtRunner.Config(p, cfg.device(), cfg.threads(), cfg.optimization()));
+    private static OrtRunner open(Path model, ModelProto edited, OrtRunner.Config cfg, List<OrtRunner> opened) {
+        OrtRunner r = OrtRunner.openEdited(new OrtRunner.Config(model, cfg.device(), cfg.threads(), cfg.optimization()),
+                edited);
         opened.add(r);
         return r;
     }

@@ -1,5 +1,6 @@
 package dev.moescope.probe.run;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
@@ -29,7 +30,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * One ONNX Runtime session over a model file. The model is loaded by path, so external data next to it resolves.
+ * One ONNX Runtime session over a model file, or over an edited copy of it held in memory ({@link #openEdited}).
+ * Either way external data resolves against the original's directory, and nothing is written beside the model.
  * Every native object a run creates (input tensors, the result) is closed before {@link #run} returns; outputs come
  * back as {@link HostTensor}s on the Java heap. Not for concurrent use (one session per thread of work).
  */
@@ -81,6 +83,24 @@ public final class OrtRunner implements AutoCloseable {
      * then falls back to CPU and {@link #deviceNote()} says so.
      */
     public static OrtRunner open(Config config) {
+        return open(config, null);
+    }
+
+    /**
+     * Opens a session on {@code edited}, an edited copy of {@code config.model()} (extra outputs, another top-k), from
+     * memory. Its external-data references resolve against the original's directory (ORT's
+     * {@value #EXTERNAL_DATA_FOLDER} option), so the edit is never written to disk: a read-only model directory works
+     * and no edited files pile up beside the model. Same errors as {@link #open(Config)}.
+     */
+    public static OrtRunner openEdited(Config config, ModelProto edited) {
+        Require.notNull("edited", edited);
+        return open(config, edited);
+    }
+
+    /** ORT session option: the folder external initializers are read from when the model comes from memory. */
+    static final String EXTERNAL_DATA_FOLDER = "session.model_external_initializers_file_folder_path";
+
+    private static OrtRunner open(Config config, ModelProto edited) {
         Path model = config.model();
         if (!Files.isRegularFile(model)) {
             throw MoescopeException.badInput(model, "no such model file");
@@ -110,9 +130,15 @@ public final class OrtRunner implements AutoCloseable {
                 }
             }
             try {
-                session = env.createSession(model.toAbsolutePath().toString(), opts);
+                if (edited == null) {
+                    session = env.createSession(model.toAbsolutePath().toString(), opts);
+                } else {
+                    opts.addConfigEntry(EXTERNAL_DATA_FOLDER, model.toAbsolutePath().getParent().toString());
+                    session = env.createSession(edited.toByteArray(), opts);
+                }
             } catch (OrtException e) {
-                throw MoescopeException.badInput(model, "ONNX Runtime cannot load the model: " + firstLine(e), e);
+                throw MoescopeException.badInput(model, "ONNX Runtime cannot load the " + (edited == null ? "" : "edited ")
+                        + "model: " + firstLine(e), e);
             }
             return new OrtRunner(config, opts, session, used, note);
         } catch (OrtException e) {

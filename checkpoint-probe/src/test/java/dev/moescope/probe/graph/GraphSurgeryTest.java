@@ -24,7 +24,6 @@ import java.util.Set;
 
 import static dev.moescope.probe.testgraphs.TinyMoeGraph.E;
 import static dev.moescope.probe.testgraphs.TinyMoeGraph.H;
-import static dev.moescope.probe.testgraphs.TinyMoeGraph.V;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -67,6 +66,34 @@ class GraphSurgeryTest {
         }
     }
 
+    /** Runs an edited copy of the fixture model, opened from memory (its weights stay external, beside the model). */
+    static Map<String, HostTensor> run(ModelProto edited, Set<String> outputs) {
+        try (OrtRunner r = OrtRunner.openEdited(OrtRunner.Config.cpu(model, 1), edited)) {
+            return r.run(BATCH, outputs);
+        }
+    }
+
+    static List<Path> listing() {
+        try (var files = Files.list(dir)) {
+            return files.sorted().toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    @Test
+    void anEditedModelWhoseExternalWeightsAreMissingIsOneLineBadInputNamingTheModel() throws Exception {
+        // the graph without its weight file: ORT must look beside this copy, find nothing, and say so in one line
+        Path alone = Files.createDirectories(dir.resolve("alone")).resolve("tiny-moe.onnx");
+        Files.copy(model, alone);
+        ModelProto proto = ModelFiles.load(alone);
+        MoescopeException e = assertThrows(MoescopeException.class,
+                () -> OrtRunner.openEdited(OrtRunner.Config.cpu(alone, 1), GraphSurgery.overrideTopK(proto, 1, null)));
+        assertEquals(ExitCode.BAD_INPUT, e.exitCode());
+        assertTrue(e.getMessage().startsWith(alone + ": ONNX Runtime cannot load the edited model"), e.getMessage());
+        assertFalse(e.getMessage().contains("\n"), e.getMessage());
+    }
+
     @Test
     void detectsRoutersResidualsAndTopKFromStructureAlone() {
         ModelProto proto = ModelFiles.load(model);
@@ -99,15 +126,16 @@ class GraphSurgeryTest {
         wanted.put("blocks.0.topk_ids", "/model/layers.0/mlp/TopK_indices");
         wanted.put("blocks.1.topk_ids", "/model/layers.1/mlp/TopK_indices");
         GraphSurgery.Exposed exposed = GraphSurgery.expose(proto, wanted);
-        Path edited = ModelFiles.saveBeside(exposed.model(), model, "probe");
-        assertEquals(model.getParent(), edited.getParent());
-        ModelProto reread = ModelFiles.load(edited);
-        long external = reread.getGraph().getInitializerList().stream().filter(t -> t.getExternalDataCount() > 0).count();
+        ModelProto edited = exposed.model();
+        long external = edited.getGraph().getInitializerList().stream().filter(t -> t.getExternalDataCount() > 0).count();
         assertTrue(external >= 10, "the edited model still references its weights externally: " + external);
-        assertTrue(reread.getGraph().getInitializerList().stream()
+        assertTrue(edited.getGraph().getInitializerList().stream()
                 .noneMatch(t -> t.getExternalDataCount() > 0 && !t.getRawData().isEmpty()));
 
+        // opened from memory: the external weights resolve beside the original and nothing is written there
+        List<Path> before = listing();
         Map<String, HostTensor> out = run(edited, Set.of());
+        assertEquals(before, listing(), "opening an edited model writes nothing beside the original");
         TinyMoeGraph.Reference ref = NET.reference(FLAT, 2);
         assertClose(ref.logits, out.get("logits").floats(), 1e-4, "logits");
         Gate gate = new Gate(GatingConfig.parse(spec.gating(), 0));
@@ -135,8 +163,7 @@ class GraphSurgeryTest {
             int[] changed = new int[1];
             ModelProto swept = GraphSurgery.overrideTopK(proto, k, changed);
             assertEquals(2, changed[0]);
-            Path p = ModelFiles.saveBeside(swept, model, "top" + k);
-            float[] got = run(p, Set.of("logits")).get("logits").floats();
+            float[] got = run(swept, Set.of("logits")).get("logits").floats();
             assertClose(NET.reference(FLAT, k).logits, got, 1e-4, "top-" + k);
             double diff = 0;
             for (int i = 0; i < got.length; i++) {
@@ -155,8 +182,8 @@ class GraphSurgeryTest {
         ModelProto raw = GraphSurgery.setRenormalisation(renorm, false, changed);
         assertEquals(2, changed[0]);
         for (int k : new int[]{1, 2}) {
-            Path p = ModelFiles.saveBeside(GraphSurgery.overrideTopK(raw, k, null), model, "raw-top" + k);
-            assertClose(NET.reference(FLAT, k, false).logits, run(p, Set.of("logits")).get("logits").floats(), 1e-4,
+            ModelProto swept = GraphSurgery.overrideTopK(raw, k, null);
+            assertClose(NET.reference(FLAT, k, false).logits, run(swept, Set.of("logits")).get("logits").floats(), 1e-4,
                     "raw top-" + k);
         }
         assertEquals("softmax-topk:e=4,k=2", ProbeDetector.detect(raw, model).gating());
@@ -164,8 +191,7 @@ class GraphSurgeryTest {
         ModelProto again = GraphSurgery.setRenormalisation(raw, true, changed);
         assertEquals(2, changed[0]);
         assertEquals("softmax-topk-renorm:e=4,k=2", ProbeDetector.detect(again, model).gating());
-        Path p = ModelFiles.saveBeside(again, model, "renorm-again");
-        assertClose(NET.reference(FLAT, 2).logits, run(p, Set.of("logits")).get("logits").floats(), 1e-4, "renormalised");
+        assertClose(NET.reference(FLAT, 2).logits, run(again, Set.of("logits")).get("logits").floats(), 1e-4, "renormalised");
         MoescopeException e = assertThrows(MoescopeException.class, () -> GraphSurgery.setRenormalisation(renorm, true, null));
         assertEquals(ExitCode.BAD_INPUT, e.exitCode());
     }
@@ -179,9 +205,8 @@ class GraphSurgeryTest {
         String[] inputName = new String[1];
         ModelProto spliced = GraphSurgery.hookToInput(exposed.model(), "blocks.0.resid_post", inputName);
         assertEquals("/model/layers.0/Add_1_output_0", inputName[0]);
-        Path p = ModelFiles.saveBeside(spliced, model, "splice");
         TinyMoeGraph.Reference ref = NET.reference(FLAT, 2);
-        try (OrtRunner r = OrtRunner.open(OrtRunner.Config.cpu(p, 1))) {
+        try (OrtRunner r = OrtRunner.openEdited(OrtRunner.Config.cpu(model, 1), spliced)) {
             assertEquals(List.of(inputName[0]), r.inputs().extraNames());
             long[] shape = {FLAT.length, H};
             HostTensor same = new HostTensor(inputName[0], shape, "float", ref.residPost[0], null);

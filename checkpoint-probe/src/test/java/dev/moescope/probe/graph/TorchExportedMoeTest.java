@@ -91,9 +91,9 @@ class TorchExportedMoeTest {
     void capturedRouterLogitsAndJavaTopKEqualPyTorch() {
         ModelProto proto = ModelFiles.load(model);
         ProbeSpec spec = ProbeDetector.detect(proto, model);
-        Path edited = ModelFiles.saveBeside(GraphSurgery.expose(proto, spec.allHooks()).model(), model, "probe");
+        ModelProto edited = GraphSurgery.expose(proto, spec.allHooks()).model();
         Map<String, HostTensor> out;
-        try (OrtRunner r = OrtRunner.open(OrtRunner.Config.cpu(edited, 1))) {
+        try (OrtRunner r = OrtRunner.openEdited(OrtRunner.Config.cpu(model, 1), edited)) {
             out = r.run(batch, Set.of());
         }
         assertClose(floats(ref.getAsJsonArray("logits")), out.get("logits").floats(), 1e-4, "logits");
@@ -121,8 +121,7 @@ class TorchExportedMoeTest {
     @Test
     void topKOverrideToOneMatchesPyTorchAtKOne() {
         ModelProto k1 = GraphSurgery.overrideTopK(ModelFiles.load(model), 1, null);
-        Path p = ModelFiles.saveBeside(k1, model, "top1");
-        try (OrtRunner r = OrtRunner.open(OrtRunner.Config.cpu(p, 1))) {
+        try (OrtRunner r = OrtRunner.openEdited(OrtRunner.Config.cpu(model, 1), k1)) {
             float[] logits = r.run(batch, Set.of("logits")).get("logits").floats();
             assertClose(floats(ref.getAsJsonArray("logits_top1")), logits, 1e-4, "top-1 logits");
         }

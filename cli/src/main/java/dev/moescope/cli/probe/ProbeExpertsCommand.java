@@ -43,7 +43,7 @@ import java.util.concurrent.Callable;
             "      --corpus corpus.jsonl --seq-len 128 --max-tokens 20000 --out runs/experts",
             "",
             "Needs the export sidecar moescope-export.json (checkpoint-probe/export) beside MODEL or --sidecar.",
-            "Edited models are written beside MODEL as <name>.moescope-*.onnx (so external data resolves)."})
+            "Edited models are opened from memory, never written; their external data resolves beside MODEL."})
 public final class ProbeExpertsCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

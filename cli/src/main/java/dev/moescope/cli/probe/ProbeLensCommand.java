@@ -46,7 +46,7 @@ import java.util.concurrent.Callable;
             "      --corpus corpus.jsonl --k 1,2 --seq-len 128 --max-tokens 20000 \\",
             "      --out runs/lens",
             "",
-            "Edited models are written beside MODEL as <name>.moescope-*.onnx (so external data resolves)."})
+            "Edited models are opened from memory, never written; their external data resolves beside MODEL."})
 public final class ProbeLensCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

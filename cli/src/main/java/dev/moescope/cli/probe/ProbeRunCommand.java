@@ -54,9 +54,9 @@ import java.util.regex.Pattern;
             "      --tokenizer tokenizer.json --corpus corpus/ --bos 0 --seq-len 128 \\",
             "      --hooks 'blocks.*.resid_post' --out runs/dense-store",
             "",
-            "The edited model (router logits and hooks exposed as outputs) is written beside MODEL as",
-            "<name>.moescope-probe.onnx, so external data resolves. Bad input (missing model, no router, tokenizer",
-            "larger than the embedding, empty corpus, unknown domain field, CUDA unavailable) exits 3."})
+            "The edited model (router logits and hooks exposed as outputs) is opened from memory, never written;",
+            "its external data resolves beside MODEL. Bad input (missing model, no router, tokenizer larger than",
+            "the embedding, empty corpus, unknown domain field, CUDA unavailable) exits 3."})
 public final class ProbeRunCommand implements Callable<Integer> {
 
     @CommandLine.Mixin

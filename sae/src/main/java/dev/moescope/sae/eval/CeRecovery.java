@@ -4,7 +4,6 @@ import ai.djl.engine.Engine;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Hashing;
-import dev.moescope.core.provenance.Provenance;
 import dev.moescope.probe.corpus.CorpusReader;
 import dev.moescope.probe.corpus.TextTokenizer;
 import dev.moescope.probe.corpus.Window;
@@ -24,7 +23,6 @@ import dev.moescope.store.TokenColumns;
 import dev.moescope.store.manifest.Manifest;
 import dev.moescope.store.stream.DocumentSplit;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -156,10 +154,8 @@ public final class CeRecovery {
                     Set.of("logits", alias));
             String[] input = new String[1];
             ModelProto spliced = GraphSurgery.keepOutputs(GraphSurgery.hookToInput(proto, tensor, input), Set.of("logits"));
-            Path cleanFile = ModelFiles.saveBeside(clean, model, "ce-clean");
-            Path splicedFile = ModelFiles.saveBeside(spliced, model, "ce-spliced");
-            try (OrtRunner cleanRun = OrtRunner.open(OrtRunner.Config.cpu(cleanFile, threads));
-                 OrtRunner splicedRun = OrtRunner.open(OrtRunner.Config.cpu(splicedFile, threads));
+            try (OrtRunner cleanRun = OrtRunner.openEdited(OrtRunner.Config.cpu(model, threads), clean);
+                 OrtRunner splicedRun = OrtRunner.openEdited(OrtRunner.Config.cpu(model, threads), spliced);
                  ThresholdEncoder encoder = new ThresholdEncoder(engine, sae);
                  TextTokenizer tok = TextTokenizer.open(tokenizerFile, bos)) {
                 Accumulator acc = new Accumulator();
@@ -204,23 +200,12 @@ public final class CeRecovery {
                 return new Result(hook, m.model().name(), acc.tokens, seen.size(), cClean, cSae, cZero, cMean,
                         (cZero - cSae) / (cZero - cClean), (cMean - cSae) / (cMean - cClean), cSae - cClean,
                         acc.maxDiff, "zero (recovered); mean of the held-out hook values (recovered_from_mean)");
-            } finally {
-                deleteQuietly(cleanFile);
-                deleteQuietly(splicedFile);
             }
         }
     }
 
     private static String abbrev(String sha) {
         return sha == null ? "none" : sha.substring(0, Math.min(12, sha.length()));
-    }
-
-    private static void deleteQuietly(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // a leftover edited copy is harmless
-        }
     }
 
     /** Sums of cross-entropy (clean, SAE, zero, mean) over scored tokens, and the hook check. */
