@@ -2,6 +2,7 @@ package dev.moescope.store;
 
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.error.PreviousRun;
+import dev.moescope.core.io.FileTrees;
 import dev.moescope.core.json.AtomicFiles;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.store.manifest.Manifest;
@@ -13,7 +14,6 @@ import org.apache.arrow.memory.RootAllocator;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -135,21 +135,13 @@ public final class StoreWriter implements AutoCloseable {
                 boolean orphan = SHARD_DIR.matcher(name).matches()
                         && Integer.parseInt(name.substring("shard-".length())) >= committed;
                 if ((temp || orphan) && Files.isDirectory(p)) {
-                    deleteTree(p);
+                    FileTrees.delete(p);
                 }
             }
         } catch (IOException e) {
             throw MoescopeException.failure(dir + ": cannot clean up uncommitted shards: " + e.getMessage(), e);
         }
         AtomicFiles.syncDirectory(dir);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> walk = Files.walk(p)) {
-            for (Path q : walk.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 
     public Path directory() {
@@ -318,7 +310,7 @@ public final class StoreWriter implements AutoCloseable {
 
     private static void deleteQuietly(Path p) {
         try {
-            deleteTree(p);
+            FileTrees.delete(p);
         } catch (IOException ignored) {
             // a leftover temporary directory is ignored by readers and removed by a resume
         }

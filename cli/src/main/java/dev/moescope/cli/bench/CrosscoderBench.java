@@ -1,8 +1,6 @@
 package dev.moescope.cli.bench;
 
 import ai.djl.engine.Engine;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.djl.DjlRuntime;
 import dev.moescope.core.error.MoescopeException;
@@ -13,9 +11,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -113,10 +109,6 @@ public final class CrosscoderBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int threads = common.threads > 0 ? common.threads : Runtime.getRuntime().availableProcessors();
-        if (!skipReference && !Files.isRegularFile(reference)) {
-            throw MoescopeException.usage("--reference " + reference + ": not found (run from the repository root, "
-                    + "or pass --reference PATH, or --skip-reference)");
-        }
         PrintWriter o = spec.commandLine().getOut();
         Provenance.Builder prov = Provenance.start("bench crosscoder").parameter("d", d).parameter("latents", latents)
                 .parameter("k", k).parameter("shared", shared).parameter("batch", batch).parameter("steps", steps)
@@ -125,8 +117,9 @@ public final class CrosscoderBench implements Callable<Integer> {
         if (rounds < 1) {
             throw MoescopeException.usage("--rounds must be at least 1, got " + rounds);
         }
-        String loadBefore = load();
+        String loadBefore = MachineLoad.now();
         if (!skipReference) {
+            PythonReference.requireScript(reference, "--skip-reference");
             prov.input(reference);
         }
         Engine engine = DjlRuntime.pytorch(threads);
@@ -135,9 +128,10 @@ public final class CrosscoderBench implements Callable<Integer> {
             Map<String, Object> ref = skipReference ? null : runReference(threads);
             CrosscoderStepBenchmark.Result j = CrosscoderStepBenchmark.run(engine, new CrosscoderStepBenchmark.Spec(
                     d, latents, k, shared, batch, steps, warmup, sparsityPenalty, threads, common.seed));
-            done.add(new Round(ref, j, ref == null ? null : j.tokensPerSecond() / tokensPerSecond(ref), load()));
+            done.add(new Round(ref, j, ref == null ? null : j.tokensPerSecond() / tokensPerSecond(ref),
+                    MachineLoad.now()));
         }
-        String loadAfter = load();
+        String loadAfter = MachineLoad.now();
         CrosscoderStepBenchmark.Result java = done.stream().map(Round::java)
                 .max(Comparator.comparingDouble(CrosscoderStepBenchmark.Result::tokensPerSecond)).get();
         Map<String, Object> ref = skipReference ? null : done.stream().map(Round::reference)
@@ -188,40 +182,15 @@ public final class CrosscoderBench implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> runReference(int threads) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(python, reference.toString(), "--d", "" + d, "--latents",
+    private Map<String, Object> runReference(int threads) {
+        return PythonReference.asMap(PythonReference.run(python, reference, List.of("--d", "" + d, "--latents",
                 "" + latents, "--k", "" + k, "--shared", "" + shared, "--batch", "" + batch, "--steps", "" + steps,
                 "--warmup", "" + warmup, "--sparsity-penalty", "" + sparsityPenalty, "--threads", "" + threads,
-                "--seed", "" + common.seed));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("OMP_NUM_THREADS", "" + threads);
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw MoescopeException.usage("--python " + python + ": cannot run: " + e.getMessage());
-        }
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int rc = p.waitFor();
-        String last = text.strip().lines().reduce((a, b) -> b).orElse("");
-        if (rc != 0 || !last.startsWith("{")) {
-            throw MoescopeException.failure("the PyTorch reference failed (exit " + rc + "): " + last, null);
-        }
-        JsonObject j = JsonParser.parseString(last).getAsJsonObject();
-        @SuppressWarnings("unchecked")
-        Map<String, Object> m = Json.gson().fromJson(j, Map.class);
-        return m;
+                "--seed", "" + common.seed), threads, "--skip-reference"));
     }
 
     private static double tokensPerSecond(Map<String, Object> reference) {
         return ((Number) reference.get("tokens_per_s")).doubleValue();
     }
 
-    private static String load() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).strip();
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
 }

@@ -3,6 +3,7 @@ package dev.moescope.cli.bench;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.io.FileTrees;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.probe.analysis.RoutingAnalysis;
@@ -32,7 +33,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -141,7 +141,7 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
                 analyseBest = Math.min(analyseBest, captureLoop(capture, batches, gating, true));
             }
         } finally {
-            deleteTree(scratch);
+            FileTrees.delete(scratch);
         }
         double bareTps = tokens / bareBest;
         double captureTps = tokens / captureBest;
@@ -151,7 +151,7 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         double storeOverhead = storeBest / bareBest - 1;
         double storeHereTps = tokens / storeHereBest;
         double runTps = tokens / runBest;
-        String load = loadAverage();
+        String load = MachineLoad.now();
         PrintWriter w = spec.commandLine().getOut();
         w.printf(Locale.ROOT, "%d tokens x %d passes, seq-len %d, batch %d, threads %d, hooks %s%n", tokens, repeats,
                 seqLen, batch, common.threads, kinds);
@@ -249,27 +249,8 @@ public final class ProbeCaptureBench implements java.util.concurrent.Callable<In
         if (sink.rows() == 0) {
             throw new IllegalStateException("nothing stored");
         }
-        deleteTree(dir);
+        FileTrees.delete(dir);
         return seconds;
     }
 
-    private static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p)) {
-            return;
-        }
-        try (var walk = Files.walk(p)) {
-            for (Path q : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
-    }
-
-    private static String loadAverage() {
-        try {
-            return Arrays.stream(Files.readString(Path.of("/proc/loadavg")).split(" ")).limit(3)
-                    .reduce((a, b) -> a + " " + b).orElse("?");
-        } catch (IOException | RuntimeException e) {
-            return "unknown";
-        }
-    }
 }

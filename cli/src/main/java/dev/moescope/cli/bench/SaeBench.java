@@ -1,11 +1,8 @@
 package dev.moescope.cli.bench;
 
 import ai.djl.engine.Engine;
-import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.djl.DjlRuntime;
-import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.sae.bench.StepBenchmark;
@@ -13,12 +10,9 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -90,23 +84,20 @@ public final class SaeBench implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         int threads = common.threads > 0 ? common.threads : Runtime.getRuntime().availableProcessors();
-        if (!skipReference && !Files.isRegularFile(reference)) {
-            throw MoescopeException.usage("--reference " + reference + ": not found (run from the repository root, "
-                    + "or pass --reference PATH, or --skip-reference)");
-        }
         PrintWriter o = spec.commandLine().getOut();
         Provenance.Builder prov = Provenance.start("bench sae").parameter("d", d).parameter("latents", latents)
                 .parameter("k", k).parameter("batch", batch).parameter("steps", steps).parameter("threads", threads)
                 .parameter("seed", common.seed);
         Map<String, Object> ref = null;
         if (!skipReference) {
+            PythonReference.requireScript(reference, "--skip-reference");
             prov.input(reference);
             ref = runReference(threads);
         }
         Engine engine = DjlRuntime.pytorch(threads);
         StepBenchmark.Result java = StepBenchmark.run(engine, new StepBenchmark.Spec(d, latents, k, batch, steps,
                 warmup, threads, common.seed));
-        String load = load();
+        String load = MachineLoad.now();
         o.printf("BatchTopK SAE step, d=%d F=%d k=%d batch=%d fp32, %d threads; load %s%n", d, latents, k, batch,
                 threads, load);
         o.printf("  moescope (DJL %s + sparse Java kernels): %,10.0f tokens/s  (%.0f ms/step)%n",
@@ -138,35 +129,10 @@ public final class SaeBench implements Callable<Integer> {
         return 0;
     }
 
-    private Map<String, Object> runReference(int threads) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of(python, reference.toString(), "--d", "" + d, "--latents",
+    private Map<String, Object> runReference(int threads) {
+        return PythonReference.asMap(PythonReference.run(python, reference, List.of("--d", "" + d, "--latents",
                 "" + latents, "--k", "" + k, "--batch", "" + batch, "--steps", "" + steps, "--warmup", "" + warmup,
-                "--threads", "" + threads, "--seed", "" + common.seed));
-        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-        pb.environment().put("OMP_NUM_THREADS", "" + threads);
-        Process p;
-        try {
-            p = pb.start();
-        } catch (IOException e) {
-            throw MoescopeException.usage("--python " + python + ": cannot run: " + e.getMessage());
-        }
-        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int rc = p.waitFor();
-        String last = text.strip().lines().reduce((a, b) -> b).orElse("");
-        if (rc != 0 || !last.startsWith("{")) {
-            throw MoescopeException.failure("the PyTorch reference failed (exit " + rc + "): " + last, null);
-        }
-        JsonObject j = JsonParser.parseString(last).getAsJsonObject();
-        @SuppressWarnings("unchecked")
-        Map<String, Object> m = Json.gson().fromJson(j, Map.class);
-        return m;
+                "--threads", "" + threads, "--seed", "" + common.seed), threads, "--skip-reference"));
     }
 
-    private static String load() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).strip();
-        } catch (IOException e) {
-            return "unknown";
-        }
-    }
 }

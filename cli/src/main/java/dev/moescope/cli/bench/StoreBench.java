@@ -150,7 +150,7 @@ public final class StoreBench implements Callable<Integer> {
             out.printf("%-44s %9.1f %9.2f%n", "store sequential read, zstd", seqReadZstd, seqReadZstd / rawRead);
             out.printf("zstd store size: %.1f%% of uncompressed (%,d vs %,d bytes)%n",
                     100.0 * sizeOf(zstd) / sizeOf(plain), sizeOf(zstd), sizeOf(plain));
-            String load = uptime();
+            String load = "loadavg " + MachineLoad.now();
             out.println("targets: write >= 0.50 (" + (write / rawWrite >= 0.5 ? "met" : "NOT met") + "), sequential read >= 0.70 ("
                     + (seqRead / rawRead >= 0.7 ? "met" : "NOT met") + ")");
             out.println("load: " + load + "; writes: median of " + writePasses + " alternating raw/store passes; reads: median of "
@@ -333,15 +333,6 @@ public final class StoreBench implements Callable<Integer> {
     private static long sizeOf(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
-    }
-
-    private static String uptime() {
-        try {
-            String s = Files.readString(Path.of("/proc/loadavg")).trim();
-            return "loadavg " + s;
-        } catch (IOException e) {
-            return "loadavg unknown";
         }
     }
 

@@ -1,7 +1,6 @@
 package dev.moescope.cli.bench;
 
 import com.google.gson.JsonObject;
-import com.google.gson.JsonParser;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.provenance.Provenance;
@@ -12,14 +11,12 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
@@ -78,6 +75,9 @@ public final class ToyBench implements Callable<Integer> {
         PrintWriter pw = spec.commandLine().getOut();
         int threads = common.threads == 0 ? Runtime.getRuntime().availableProcessors() : common.threads;
         ToyWorkload w = ToyWorkload.of(workload, steps, seeds, common.seed);
+        if (!reference.equals("none")) {
+            PythonReference.requireScript(Path.of(reference), "--reference none"); // before the Java side's minutes
+        }
         Provenance prov = Provenance.start("bench toy").parameter("workload", workload).parameter("steps", steps)
                 .parameter("seeds", seeds).parameter("threads", threads).parameter("seed", common.seed).build();
         Map<String, Object> res = new LinkedHashMap<>();
@@ -128,38 +128,8 @@ public final class ToyBench implements Callable<Integer> {
     }
 
     private JsonObject runReference(int refSteps, int threads) {
-        Path script = Path.of(reference);
-        if (!Files.isRegularFile(script)) {
-            throw MoescopeException.badInput(script, "reference script not found (run from the repository root "
-                    + "or pass --reference PATH, or --reference none)");
-        }
-        ProcessBuilder pb = new ProcessBuilder(python, script.toString(), "--workload", workload, "--steps",
+        return PythonReference.run(python, Path.of(reference), List.of("--workload", workload, "--steps",
                 Integer.toString(refSteps), "--threads", Integer.toString(threads), "--seed",
-                Long.toString(common.seed)).redirectErrorStream(true);
-        try {
-            Process p = pb.start();
-            String last = null;
-            StringBuilder all = new StringBuilder();
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = r.readLine()) != null) {
-                    all.append(line).append('\n');
-                    if (line.startsWith("{")) {
-                        last = line;
-                    }
-                }
-            }
-            int rc = p.waitFor();
-            if (rc != 0 || last == null) {
-                throw MoescopeException.failure("PyTorch reference failed (exit " + rc + "): "
-                        + all.toString().strip().replace('\n', ' '), null);
-            }
-            return JsonParser.parseString(last).getAsJsonObject();
-        } catch (IOException e) {
-            throw MoescopeException.failure("cannot run " + python + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw MoescopeException.failure("interrupted while running the reference", e);
-        }
+                Long.toString(common.seed)), threads, "--reference none");
     }
 }

@@ -8,6 +8,7 @@ import dev.moescope.cli.doctor.NativeChecks;
 import dev.moescope.cli.report.Claim;
 import dev.moescope.cli.report.DemoReport;
 import dev.moescope.core.error.MoescopeException;
+import dev.moescope.core.io.FileTrees;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.fixtures.Fixtures;
@@ -21,7 +22,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -386,21 +386,10 @@ public final class DemoCommand implements Callable<Integer> {
             JsonElement dir = records.get(i).getAsJsonObject().get("out");
             Path stageDir = dir == null || dir.isJsonNull() ? null : root.resolve(dir.getAsString()).normalize();
             if (stageDir != null && stageDir.startsWith(root) && !stageDir.equals(root)) {
-                deleteTree(stageDir);
+                FileTrees.delete(stageDir);
             }
         }
         Files.deleteIfExists(out.resolve(DemoReport.FILE));
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
-                Files.delete(p);
-            }
-        }
     }
 
     private void report(PrintWriter stdout) {
