@@ -44,6 +44,9 @@ public final class CrosscoderBench implements Callable<Integer> {
     @CommandLine.Mixin
     CommonOptions common;
 
+    @CommandLine.Mixin
+    DictionaryStepOptions step;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -51,28 +54,9 @@ public final class CrosscoderBench implements Callable<Integer> {
             description = "Width of each source (default: ${DEFAULT-VALUE}).")
     int d;
 
-    @Option(names = "--latents", paramLabel = "N", defaultValue = "8192",
-            description = "Dictionary size (default: ${DEFAULT-VALUE}).")
-    int latents;
-
-    @Option(names = "--k", paramLabel = "K", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
-    int k;
-
     @Option(names = "--shared", paramLabel = "N", defaultValue = "256",
             description = "Designated shared latents (default: ${DEFAULT-VALUE}).")
     int shared;
-
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
-            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "5",
-            description = "Timed steps (default: ${DEFAULT-VALUE}).")
-    int steps;
-
-    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "2",
-            description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
-    int warmup;
 
     @Option(names = "--sparsity-penalty", paramLabel = "LAMBDA", defaultValue = "0.03125",
             description = "Decoder-norm L1 weight in both steps, 0 off (default: 1/32).")
@@ -82,16 +66,9 @@ public final class CrosscoderBench implements Callable<Integer> {
             description = "Alternating reference/Java rounds (default: ${DEFAULT-VALUE}).")
     int rounds;
 
-    @Option(names = "--python", paramLabel = "PATH", defaultValue = "/usr/bin/python3",
-            description = "Python with torch (default: ${DEFAULT-VALUE}).")
-    String python;
-
     @Option(names = "--reference", paramLabel = "PATH", defaultValue = "bench/crosscoder/reference.py",
             description = "The reference script (default: ${DEFAULT-VALUE}, relative to the working directory).")
     Path reference;
-
-    @Option(names = "--skip-reference", description = "Time the Java step only.")
-    boolean skipReference;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/bench-crosscoder",
             description = "Output directory (default: ${DEFAULT-VALUE}).")
@@ -110,35 +87,35 @@ public final class CrosscoderBench implements Callable<Integer> {
     public Integer call() throws Exception {
         int threads = common.threads > 0 ? common.threads : Runtime.getRuntime().availableProcessors();
         PrintWriter o = spec.commandLine().getOut();
-        Provenance.Builder prov = Provenance.start("bench crosscoder").parameter("d", d).parameter("latents", latents)
-                .parameter("k", k).parameter("shared", shared).parameter("batch", batch).parameter("steps", steps)
-                .parameter("sparsity_penalty", sparsityPenalty).parameter("threads", threads)
-                .parameter("seed", common.seed);
+        Provenance.Builder prov = step.record(Provenance.start("bench crosscoder").parameter("d", d))
+                .parameter("shared", shared).parameter("sparsity_penalty", sparsityPenalty)
+                .parameter("threads", threads).parameter("seed", common.seed);
         if (rounds < 1) {
             throw MoescopeException.usage("--rounds must be at least 1, got " + rounds);
         }
         String loadBefore = MachineLoad.now();
-        if (!skipReference) {
+        if (!step.skipReference) {
             PythonReference.requireScript(reference, "--skip-reference");
             prov.input(reference);
         }
         Engine engine = DjlRuntime.pytorch(threads);
         List<Round> done = new ArrayList<>();
         for (int r = 0; r < rounds; r++) {
-            Map<String, Object> ref = skipReference ? null : runReference(threads);
+            Map<String, Object> ref = step.skipReference ? null : runReference(threads);
             CrosscoderStepBenchmark.Result j = CrosscoderStepBenchmark.run(engine, new CrosscoderStepBenchmark.Spec(
-                    d, latents, k, shared, batch, steps, warmup, sparsityPenalty, threads, common.seed));
+                    d, step.latents, step.k, shared, step.batch, step.steps, step.warmup, sparsityPenalty, threads,
+                    common.seed));
             done.add(new Round(ref, j, ref == null ? null : j.tokensPerSecond() / tokensPerSecond(ref),
                     MachineLoad.now()));
         }
         String loadAfter = MachineLoad.now();
         CrosscoderStepBenchmark.Result java = done.stream().map(Round::java)
                 .max(Comparator.comparingDouble(CrosscoderStepBenchmark.Result::tokensPerSecond)).get();
-        Map<String, Object> ref = skipReference ? null : done.stream().map(Round::reference)
+        Map<String, Object> ref = step.skipReference ? null : done.stream().map(Round::reference)
                 .max(Comparator.comparingDouble(CrosscoderBench::tokensPerSecond)).get();
         o.printf("BatchTopK crosscoder step, 2 sources x d=%d, F=%d k=%d shared=%d batch=%d fp32, L1 %.4g, AuxK, "
-                        + "clip 1.0; %d threads; %d rounds; load before %s, after %s%n", d, latents, k, shared, batch,
-                sparsityPenalty, threads, rounds, loadBefore, loadAfter);
+                        + "clip 1.0; %d threads; %d rounds; load before %s, after %s%n", d, step.latents, step.k,
+                shared, step.batch, sparsityPenalty, threads, rounds, loadBefore, loadAfter);
         for (int r = 0; r < done.size(); r++) {
             Round rd = done.get(r);
             o.printf("  round %d: moescope %,8.0f tokens/s", r + 1, rd.java().tokensPerSecond());
@@ -160,8 +137,9 @@ public final class CrosscoderBench implements Callable<Integer> {
                     ref.get("torch"), ref.get("blas_info"), refTps, ((Number) ref.get("step_ms")).doubleValue());
             o.printf("  ratio moescope / reference: %.2fx (best rounds), median of rounds %.2fx%n", ratio, median);
         }
+        double encoderFlops = 2.0 * step.batch * 2 * d * step.latents; // both sources' encoder matmuls
         o.printf("  encoder matmul floor: %.0f ms (%.0f GFLOP/s); step = %.2fx the floor%n",
-                java.encoderMatmulFloorMs(), 2.0 * batch * 2 * d * latents / java.encoderMatmulFloorMs() / 1e6,
+                java.encoderMatmulFloorMs(), encoderFlops / java.encoderMatmulFloorMs() / 1e6,
                 java.stepMs() / java.encoderMatmulFloorMs());
         o.println("  where the Java step goes (ms/step, its best round):");
         java.phasesMs().forEach((p, ms) -> {
@@ -183,10 +161,10 @@ public final class CrosscoderBench implements Callable<Integer> {
     }
 
     private Map<String, Object> runReference(int threads) {
-        return PythonReference.asMap(PythonReference.run(python, reference, List.of("--d", "" + d, "--latents",
-                "" + latents, "--k", "" + k, "--shared", "" + shared, "--batch", "" + batch, "--steps", "" + steps,
-                "--warmup", "" + warmup, "--sparsity-penalty", "" + sparsityPenalty, "--threads", "" + threads,
-                "--seed", "" + common.seed), threads, "--skip-reference"));
+        List<String> args = new ArrayList<>(step.referenceArgs());
+        args.addAll(List.of("--d", "" + d, "--shared", "" + shared, "--sparsity-penalty", "" + sparsityPenalty,
+                "--threads", "" + threads, "--seed", "" + common.seed));
+        return PythonReference.asMap(PythonReference.run(step.python, reference, args, threads, "--skip-reference"));
     }
 
     private static double tokensPerSecond(Map<String, Object> reference) {

@@ -13,6 +13,7 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -35,6 +36,9 @@ public final class SaeBench implements Callable<Integer> {
     @CommandLine.Mixin
     CommonOptions common;
 
+    @CommandLine.Mixin
+    DictionaryStepOptions step;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -42,35 +46,9 @@ public final class SaeBench implements Callable<Integer> {
             description = "Activation width (default: ${DEFAULT-VALUE}).")
     int d;
 
-    @Option(names = "--latents", paramLabel = "N", defaultValue = "8192",
-            description = "Dictionary size (default: ${DEFAULT-VALUE}).")
-    int latents;
-
-    @Option(names = "--k", paramLabel = "K", defaultValue = "32", description = "k (default: ${DEFAULT-VALUE}).")
-    int k;
-
-    @Option(names = "--batch", paramLabel = "N", defaultValue = "4096",
-            description = "Tokens per step (default: ${DEFAULT-VALUE}).")
-    int batch;
-
-    @Option(names = "--steps", paramLabel = "N", defaultValue = "5",
-            description = "Timed steps (default: ${DEFAULT-VALUE}).")
-    int steps;
-
-    @Option(names = "--warmup-steps", paramLabel = "N", defaultValue = "2",
-            description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
-    int warmup;
-
-    @Option(names = "--python", paramLabel = "PATH", defaultValue = "/usr/bin/python3",
-            description = "Python with torch (default: ${DEFAULT-VALUE}).")
-    String python;
-
     @Option(names = "--reference", paramLabel = "PATH", defaultValue = "bench/sae/reference.py",
             description = "The reference script (default: ${DEFAULT-VALUE}, relative to the working directory).")
     Path reference;
-
-    @Option(names = "--skip-reference", description = "Time the Java step only.")
-    boolean skipReference;
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "runs/bench-sae",
             description = "Output directory (default: ${DEFAULT-VALUE}).")
@@ -85,21 +63,20 @@ public final class SaeBench implements Callable<Integer> {
     public Integer call() throws Exception {
         int threads = common.threads > 0 ? common.threads : Runtime.getRuntime().availableProcessors();
         PrintWriter o = spec.commandLine().getOut();
-        Provenance.Builder prov = Provenance.start("bench sae").parameter("d", d).parameter("latents", latents)
-                .parameter("k", k).parameter("batch", batch).parameter("steps", steps).parameter("threads", threads)
-                .parameter("seed", common.seed);
+        Provenance.Builder prov = step.record(Provenance.start("bench sae").parameter("d", d))
+                .parameter("threads", threads).parameter("seed", common.seed);
         Map<String, Object> ref = null;
-        if (!skipReference) {
+        if (!step.skipReference) {
             PythonReference.requireScript(reference, "--skip-reference");
             prov.input(reference);
             ref = runReference(threads);
         }
         Engine engine = DjlRuntime.pytorch(threads);
-        StepBenchmark.Result java = StepBenchmark.run(engine, new StepBenchmark.Spec(d, latents, k, batch, steps,
-                warmup, threads, common.seed));
+        StepBenchmark.Result java = StepBenchmark.run(engine, new StepBenchmark.Spec(d, step.latents, step.k,
+                step.batch, step.steps, step.warmup, threads, common.seed));
         String load = MachineLoad.now();
-        o.printf("BatchTopK SAE step, d=%d F=%d k=%d batch=%d fp32, %d threads; load %s%n", d, latents, k, batch,
-                threads, load);
+        o.printf("BatchTopK SAE step, d=%d F=%d k=%d batch=%d fp32, %d threads; load %s%n", d, step.latents, step.k,
+                step.batch, threads, load);
         o.printf("  moescope (DJL %s + sparse Java kernels): %,10.0f tokens/s  (%.0f ms/step)%n",
                 dev.moescope.core.BuildInfo.current().djlVersion(), java.tokensPerSecond(), java.stepMs());
         Double ratio = null;
@@ -111,7 +88,7 @@ public final class SaeBench implements Callable<Integer> {
             o.printf("  ratio moescope / reference: %.2fx%n", ratio);
         }
         o.printf("  encoder matmul floor: %.0f ms (%.0f GFLOP/s); step = %.2fx the floor%n",
-                java.encoderMatmulFloorMs(), 2.0 * batch * d * latents / java.encoderMatmulFloorMs() / 1e6,
+                java.encoderMatmulFloorMs(), 2.0 * step.batch * d * step.latents / java.encoderMatmulFloorMs() / 1e6,
                 java.stepMs() / java.encoderMatmulFloorMs());
         o.println("  where the Java step goes (ms/step):");
         java.phasesMs().forEach((p, ms) -> {
@@ -130,9 +107,9 @@ public final class SaeBench implements Callable<Integer> {
     }
 
     private Map<String, Object> runReference(int threads) {
-        return PythonReference.asMap(PythonReference.run(python, reference, List.of("--d", "" + d, "--latents",
-                "" + latents, "--k", "" + k, "--batch", "" + batch, "--steps", "" + steps, "--warmup", "" + warmup,
-                "--threads", "" + threads, "--seed", "" + common.seed), threads, "--skip-reference"));
+        List<String> args = new ArrayList<>(step.referenceArgs());
+        args.addAll(List.of("--d", "" + d, "--threads", "" + threads, "--seed", "" + common.seed));
+        return PythonReference.asMap(PythonReference.run(step.python, reference, args, threads, "--skip-reference"));
     }
 
 }
