@@ -11,13 +11,47 @@ first directory holding a run wins. Every number in the report is read from thos
 import argparse
 import json
 import os
+import struct
 
 
 def load(d, name):
     p = os.path.join(d, name, 'summary.json') if d else None
     if not p or not os.path.exists(p):
         return None
-    return json.load(open(p))
+    doc = json.load(open(p))
+    doc['_dir'] = os.path.dirname(p)
+    return doc
+
+
+def safetensors_f32(path, name):
+    """One float32 tensor of a safetensors file, as a flat list (the header is JSON; the data little-endian)."""
+    with open(path, 'rb') as f:
+        n = struct.unpack('<Q', f.read(8))[0]
+        header = json.loads(f.read(n))
+        t = header[name]
+        assert t['dtype'] == 'F32', (path, name, t['dtype'])
+        start, end = t['data_offsets']
+        f.seek(8 + n + start)
+        raw = f.read(end - start)
+    return list(struct.unpack(f'<{len(raw) // 4}f', raw))
+
+
+def held_out_loss_sd(doc, fam):
+    """Run-to-run sd (sample, n−1) of a loss-figure family's held-out loss per point: the summary's
+    `sd_held_out_loss` where the run wrote it, else computed from the family's saved weights (runs built before
+    that field existed; the file holds every instance's `held_out_loss`, point-major)."""
+    if 'sd_held_out_loss' in fam:
+        return fam['sd_held_out_loss']
+    runs = doc['results']['runs_per_point']
+    file = os.path.join(doc['_dir'], f"{doc['results'].get('experiment', 'loss')}-"
+                        f"{fam['label'].replace(' ', '_').replace('=', '')}.safetensors")
+    losses = safetensors_f32(file, 'held_out_loss')
+    sd = []
+    for c in range(len(losses) // runs):
+        v = losses[c * runs:(c + 1) * runs]
+        m = sum(v) / runs
+        sd.append((sum((x - m) ** 2 for x in v) / (runs - 1)) ** 0.5)
+    return sd
 
 
 def settings(doc):
@@ -426,12 +460,31 @@ def main():
     if d:
         r = d['results']
         fams = r['families']
-        rows = [(f"{f['label']} mean held-out loss, densest → sparsest", 'falls with sparsity', f"{f['mean_held_out_loss'][0]:.4g} → {f['mean_held_out_loss'][-1]:.4g}", '', None) for f in fams]
+        runs = r.get('runs_per_point', 1)
+        rows = [(f"{f['label']} mean held-out loss, densest → sparsest", 'falls with sparsity', f"{f['mean_held_out_loss'][0]:.4g} → {f['mean_held_out_loss'][-1]:.4g}", 'sparsest < densest', f['mean_held_out_loss'][-1] < f['mean_held_out_loss'][0]) for f in fams]
         if 'mean_last_step_loss' in fams[0]:
-            rows += [(f"{f['label']} last-step loss (the paper's quantity), densest → sparsest", 'falls with sparsity', f"{f['mean_last_step_loss'][0]:.4g} → {f['mean_last_step_loss'][-1]:.4g}", '', None) for f in fams]
-        dense_last = fams[0]['mean_held_out_loss'][-1]
-        for f in fams[1:]:
-            rows.append((f"{f['label']} vs dense at the sparsest point", 'MoE loss ≥ dense (fewer active dims)', f"{f['mean_held_out_loss'][-1]:.4g} vs {dense_last:.4g}", '', None))
+            rows += [(f"{f['label']} last-step loss (the paper's quantity), densest → sparsest", 'falls with sparsity', f"{f['mean_last_step_loss'][0]:.4g} → {f['mean_last_step_loss'][-1]:.4g}", 'sparsest < densest', f['mean_last_step_loss'][-1] < f['mean_last_step_loss'][0]) for f in fams]
+        dense = fams[0]['mean_held_out_loss']
+        if runs > 1:
+            # with several runs a gap counts only beyond 2 standard errors of the difference of two means
+            sds = [held_out_loss_sd(d, f) for f in fams]
+            rel = max(s / m for sd, f in zip(sds, fams) for s, m in zip(sd, f['mean_held_out_loss']))
+            rows.append((f'largest run-to-run sd of a point, relative to its mean ({runs} runs)', 'reported',
+                         f'{100 * rel:.1f}%', '', None))
+            for f, sd in zip(fams[1:], sds[1:]):
+                moe = f['mean_held_out_loss']
+                se = [((a ** 2 + b ** 2) / runs) ** 0.5 for a, b in zip(sd, sds[0])]
+                z = (moe[-1] - dense[-1]) / se[-1]
+                rows.append((f"{f['label']} vs dense at the sparsest point ({runs} runs, mean ± sd)",
+                             'MoE loss ≥ dense (fewer active dims)',
+                             f"{moe[-1]:.4g} ± {sd[-1]:.2g} vs {dense[-1]:.4g} ± {sds[0][-1]:.2g} "
+                             f"(+{100 * (moe[-1] / dense[-1] - 1):.0f}%, {z:.0f} SE)", '> 2 SE', z > 2))
+                above = sum(1 for m, dn, e in zip(moe, dense, se) if m - dn > 2 * e)
+                rows.append((f"{f['label']}: points where the MoE loss exceeds dense by > 2 SE", 'reported',
+                             f'{above} of {len(moe)}', '', None))
+        else:
+            for f in fams[1:]:
+                rows.append((f"{f['label']} vs dense at the sparsest point", 'MoE loss ≥ dense (fewer active dims)', f"{f['mean_held_out_loss'][-1]:.4g} vs {dense[-1]:.4g}", '', None))
         notes = []
         if from_fig3:
             notes.append('Read from the Fig 3 run above (paper settings, 1 run per point); the paper averages 5 runs, '

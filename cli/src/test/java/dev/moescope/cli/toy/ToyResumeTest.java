@@ -2,9 +2,9 @@ package dev.moescope.cli.toy;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
-
 import dev.moescope.cli.CliRun;
 import dev.moescope.cli.Moescope;
+import dev.moescope.core.io.Safetensors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -64,6 +64,7 @@ class ToyResumeTest {
         CliRun uninterrupted = CliRun.of(args(whole, "--no-progress"));
         assertEquals(0, uninterrupted.code(), uninterrupted.err());
         assertEquals(families(whole), families(killed));
+        assertSpreadMatchesTheSavedRuns(whole);
 
         // a finished run is kept as it is
         byte[] summary = Files.readAllBytes(killed.resolve("summary.json"));
@@ -73,6 +74,32 @@ class ToyResumeTest {
         assertTrue(java.util.Arrays.equals(summary, Files.readAllBytes(killed.resolve("summary.json"))));
     }
 
+    /**
+     * The summary's run-to-run spread of the held-out loss is the sample sd, per point, of the losses the family's
+     * weights file holds (instances in point-major order, --quick: 2 runs per point).
+     */
+    private static void assertSpreadMatchesTheSavedRuns(Path run) throws Exception {
+        JsonObject s = JsonParser.parseString(Files.readString(run.resolve("summary.json"))).getAsJsonObject();
+        JsonObject results = s.getAsJsonObject("results");
+        int runs = results.get("runs_per_point").getAsInt();
+        assertEquals(2, runs);
+        for (var f : results.getAsJsonArray("families")) {
+            JsonObject o = f.getAsJsonObject();
+            String label = o.get("label").getAsString();
+            Path file = run.resolve("loss-" + label.replace(' ', '_').replace("=", "") + ".safetensors");
+            float[] losses = Safetensors.read(file).floats(file, "held_out_loss");
+            var sd = o.getAsJsonArray("sd_held_out_loss");
+            assertEquals(losses.length / runs, sd.size(), label);
+            for (int c = 0; c < sd.size(); c++) {
+                double a = losses[c * runs];
+                double b = losses[c * runs + 1];
+                double expected = Math.abs(a - b) / Math.sqrt(2); // the sample sd of two values
+                assertEquals(expected, sd.get(c).getAsDouble(), 1e-6 * Math.max(1, expected), label + " point " + c);
+            }
+            assertTrue(sd.get(0).getAsDouble() > 0, label + ": two seeds give two different losses");
+        }
+    }
+
     /** Each family's figures (losses and features per dimension), without the timings. */
     private static String families(Path run) throws Exception {
         JsonObject s = JsonParser.parseString(Files.readString(run.resolve("summary.json"))).getAsJsonObject();
@@ -80,7 +107,7 @@ class ToyResumeTest {
         for (var f : s.getAsJsonObject("results").getAsJsonArray("families")) {
             JsonObject o = f.getAsJsonObject();
             sb.append(o.get("label")).append(o.get("mean_held_out_loss")).append(o.get("mean_last_step_loss"))
-                    .append(o.get("features_per_dimension")).append('\n');
+                    .append(o.get("sd_held_out_loss")).append(o.get("features_per_dimension")).append('\n');
         }
         return sb.toString();
     }

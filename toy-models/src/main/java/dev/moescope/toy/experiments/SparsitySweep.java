@@ -112,6 +112,7 @@ public final class SparsitySweep implements Experiment {
             double[] fpd = new double[density.length];
             double[] meanLoss = new double[density.length];
             double[] meanLastLoss = new double[density.length];
+            double[] sdLoss = new double[density.length];
             for (int c = 0; c < density.length; c++) {
                 for (int r = 0; r < runs; r++) {
                     int inst = c * runs + r;
@@ -121,6 +122,12 @@ public final class SparsitySweep implements Experiment {
                     meanLoss[c] += result.heldOutLoss()[inst] / runs;
                     meanLastLoss[c] += result.lastRecon()[inst] / runs;
                 }
+                // run-to-run spread, so a reader can tell a gap between families from seed noise
+                for (int r = 0; r < runs && runs > 1; r++) {
+                    double dev = result.heldOutLoss()[c * runs + r] - meanLoss[c];
+                    sdLoss[c] += dev * dev / (runs - 1);
+                }
+                sdLoss[c] = Math.sqrt(sdLoss[c]);
             }
             int last = density.length - 1;
             if (lossFigure) {
@@ -142,6 +149,9 @@ public final class SparsitySweep implements Experiment {
             m.put("features_per_dimension", Geometry.round(fpd));
             m.put("mean_held_out_loss", meanLoss);
             m.put("mean_last_step_loss", meanLastLoss);
+            if (runs > 1) {
+                m.put("sd_held_out_loss", sdLoss);
+            }
             m.put("seconds", result.seconds());
             m.put("model_steps_per_second", result.modelStepsPerSecond());
             families.add(m);
