@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates toy-models/REPRODUCTION.md from the run directories of the sessions that produced them (see the
-# report for each run's command). The first --runs directory holding a run wins: /tmp/toy-full5 holds the fourth
-# session's runs (Fig 4 B.E2, B.E3, C.E3 and the 5-run loss figure), /tmp/toy-full4 the third
+# report for each run's command). The first --runs directory holding a run wins: /tmp/toy-full5 holds the fourth and
+# fifth sessions' runs (Fig 4 B.E2, B.E3, C.E3, the 5-run loss figure (resumed in the fifth session with the same
+# jar) and the 10-seed Fig 4 B.E1, C.E1 and C.E2), /tmp/toy-full4 the third
 # session's runs (fig3 and fig4-full-A.E2 are links to the stages of `moescope demo --full --out /tmp/demo-full`),
 # /tmp/toy-full3 the second session's, /tmp/toy-full and /tmp/toy-quick2 the first's.
 # Commits: the run directories were produced by jars built from these commits of branch `toy`.
@@ -28,6 +29,7 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
   --commit /tmp/toy-full5/fig4-full-B.E2=22893ea --commit /tmp/toy-full5/fig4-full-B.E3=93e711d \
   --commit /tmp/toy-full5/fig4-full-C.E3=93e711d --commit /tmp/toy-full5/loss=93e711d \
   --commit /tmp/toy-full5/fig4-full10-B.E1=93e711d --commit /tmp/toy-full5/fig4-full10-C.E1=93e711d \
+  --commit /tmp/toy-full5/fig4-full10-C.E2=93e711d \
   --commit bench:fig3-session4=93e711d --commit bench:fig3-session4-again=93e711d \
   --commit bench:fig3-session4-previous-kernel=22893ea \
   --commit bench:fig3=40d9714 --commit bench:fig4=40d9714 --commit bench:fig4-moescope-final=ceb4ff8 \
