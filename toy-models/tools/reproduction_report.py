@@ -75,6 +75,10 @@ def settings(doc):
             bits.append(flag.lstrip('-') + ' ' + prov[key])
             cmd += [flag, prov[key]]
     cmd += ['--seed', prov['seed'], '--threads', prov.get('threads', '0')]
+    if prov.get('resume') == 'true':
+        bits.append('resumed after an interruption (the start time is the resumed process\'s; the training batches '
+                    'it kept were trained before it)')
+        cmd.append('--resume')
     started = doc['provenance']['started']
     finished = doc['provenance']['finished']
     out = prov.get('out', '').rstrip('/')
@@ -486,6 +490,9 @@ def main():
             for f in fams[1:]:
                 rows.append((f"{f['label']} vs dense at the sparsest point", 'MoE loss ≥ dense (fewer active dims)', f"{f['mean_held_out_loss'][-1]:.4g} vs {dense[-1]:.4g}", '', None))
         notes = []
+        if all('seconds' in f for f in fams):
+            notes.append('Training time per family (2 threads, every density and run in one batch): '
+                         + ', '.join(f"{f['label']} {f['seconds'] / 60:.0f} min" for f in fams) + '.')
         if from_fig3:
             notes.append('Read from the Fig 3 run above (paper settings, 1 run per point); the paper averages 5 runs, '
                          'which is 5× the Fig 3 training (about 3.5 h on this machine) and was not run.')
