@@ -29,7 +29,8 @@ here="$(cd "$(dirname "$0")/../.." && pwd)"
   --commit /tmp/toy-full5/fig4-full-B.E2=22893ea --commit /tmp/toy-full5/fig4-full-B.E3=93e711d \
   --commit /tmp/toy-full5/fig4-full-C.E3=93e711d --commit /tmp/toy-full5/loss=93e711d \
   --commit /tmp/toy-full5/fig4-full10-B.E1=93e711d --commit /tmp/toy-full5/fig4-full10-C.E1=93e711d \
-  --commit /tmp/toy-full5/fig4-full10-C.E2=93e711d \
+  --commit /tmp/toy-full5/fig4-full10-C.E2=93e711d --commit /tmp/toy-full5/fig4-full10-B.E2=93e711d \
+  --commit /tmp/toy-full5/fig4-full10-B.E3=93e711d --commit /tmp/toy-full5/fig4-full10-C.E3=93e711d \
   --commit bench:fig3-session4=93e711d --commit bench:fig3-session4-again=93e711d \
   --commit bench:fig3-session4-previous-kernel=22893ea \
   --commit bench:fig3=40d9714 --commit bench:fig4=40d9714 --commit bench:fig4-moescope-final=ceb4ff8 \

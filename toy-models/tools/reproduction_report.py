@@ -397,7 +397,8 @@ def main():
             section(f"MoE paper Fig 3: features per dimension vs 1/(1−S), n={fams[0]['architecture']['features']}, I≡1 (paper: n=100)", d, rows, ['\n'.join(notes)])
         for fig4name in ['fig4', 'fig4-paper-seeds', 'fig4-full-A.E1', 'fig4-grid-A.E2', 'fig4-full-A.E2',
                          'fig4-full-B.E1', 'fig4-full-B.E2', 'fig4-full-B.E3', 'fig4-full-C.E1', 'fig4-full-C.E2',
-                         'fig4-full-C.E3', 'fig4-full10-B.E1', 'fig4-full10-C.E1', 'fig4-full10-C.E2']:
+                         'fig4-full-C.E3', 'fig4-full10-B.E1', 'fig4-full10-C.E1', 'fig4-full10-C.E2',
+                         'fig4-full10-B.E2', 'fig4-full10-B.E3', 'fig4-full10-C.E3']:
             d = pick(fig4name)
             if d:
                 r = d['results']
