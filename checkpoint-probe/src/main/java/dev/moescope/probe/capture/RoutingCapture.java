@@ -118,8 +118,7 @@ public final class RoutingCapture implements AutoCloseable {
             }
         }
         GraphSurgery.Exposed exposed = GraphSurgery.expose(proto, expose);
-        OrtRunner runner = OrtRunner.openEdited(new OrtRunner.Config(model, runnerConfig.device(),
-                runnerConfig.threads(), runnerConfig.optimization()), exposed.model());
+        OrtRunner runner = OrtRunner.openEdited(runnerConfig, exposed.model());
         Map<String, String> outputs = exposed.outputs();
         RoutingCapture c = new RoutingCapture(runner, routed, gating, hookNames,
                 runner.outputNames().contains(LOGITS));

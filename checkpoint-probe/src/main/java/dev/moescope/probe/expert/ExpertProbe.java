@@ -121,7 +121,8 @@ public final class ExpertProbe implements AutoCloseable {
     }
 
     /**
-     * Prepares the exposed model and the lens beside {@code model} and opens their sessions.
+     * Builds the exposed model and the lens of {@code model} ({@code cfg}'s model) and opens their sessions from
+     * memory.
      *
      * @param sidecarFile the export sidecar naming the expert weights
      */
@@ -157,8 +158,7 @@ public final class ExpertProbe implements AutoCloseable {
                         + ", hidden] (torch Linear [out, in])");
             }
             int hidden = (int) router[1];
-            runner = OrtRunner.openEdited(new OrtRunner.Config(model, cfg.device(), cfg.threads(), cfg.optimization()),
-                    exposed.model());
+            runner = OrtRunner.openEdited(cfg, exposed.model());
             lens = LogitLens.open(model, proto, spec, cfg);
             return new ExpertProbe(named, sidecar, runner, lens, init,
                     new ExpertWeights(init, sidecar, hidden, config.cacheBytes()), config.threads());

@@ -33,7 +33,7 @@ public final class LogitLens implements AutoCloseable {
     }
 
     /**
-     * Cuts the head graph out of {@code model} and opens it, from memory, with the session settings of {@code cfg}.
+     * Cuts the head graph out of {@code model} ({@code cfg}'s model) and opens it from memory with {@code cfg}.
      */
     public static LogitLens open(Path model, ModelProto proto, ProbeSpec spec, OrtRunner.Config cfg) {
         if (proto.getGraph().getOutputList().stream().noneMatch(o -> o.getName().equals(LOGITS))) {
@@ -47,8 +47,7 @@ public final class LogitLens implements AutoCloseable {
         }
         String[] in = new String[1];
         ModelProto head = GraphSurgery.hookToInput(GraphSurgery.keepOutputs(proto, Set.of(LOGITS)), last, in);
-        OrtRunner r = OrtRunner.openEdited(new OrtRunner.Config(model, cfg.device(), cfg.threads(), cfg.optimization()),
-                head);
+        OrtRunner r = OrtRunner.openEdited(cfg, head);
         return new LogitLens(r, in[0]);
     }
 

@@ -89,7 +89,7 @@ public final class MoeLens implements AutoCloseable {
     }
 
     /**
-     * Prepares the edited models beside {@code model} and opens their sessions.
+     * Builds the edited models (exposed residuals, swept k) of {@code model} and opens their sessions from memory.
      *
      * @param ks                 the k values to sweep (each ≤ the graph's k); the graph's own k is the reference
      * @param modelRenormalises  whether the model renormalises its top-k weights (from its gating); null if unknown
@@ -122,14 +122,14 @@ public final class MoeLens implements AutoCloseable {
         List<OrtRunner> opened = new ArrayList<>();
         LogitLens lens = null;
         try {
-            OrtRunner full = open(model, expose(proto, hooks), cfg, opened);
+            OrtRunner full = open(expose(proto, hooks), cfg, opened);
             lens = LogitLens.open(model, proto, spec, cfg);
             MoeLens m = new MoeLens(spec, fullK, ks, full, lens);
             for (int k : ks) {
                 if (k != fullK) {
                     ModelProto swept = GraphSurgery.overrideTopK(proto, k, null);
                     m.sweep.put(new Setting(k, MODEL),
-                            open(model, expose(swept, hooks), cfg, opened));
+                            open(expose(swept, hooks), cfg, opened));
                 }
             }
             if (otherVariant) {
@@ -137,7 +137,7 @@ public final class MoeLens implements AutoCloseable {
                 ModelProto flipped = GraphSurgery.setRenormalisation(proto, !modelRenormalises, null);
                 for (int k : ks) {
                     ModelProto swept = k == fullK ? flipped : GraphSurgery.overrideTopK(flipped, k, null);
-                    m.sweep.put(new Setting(k, label), open(model, expose(swept, hooks), cfg, opened));
+                    m.sweep.put(new Setting(k, label), open(expose(swept, hooks), cfg, opened));
                 }
             }
             return m;
@@ -154,9 +154,8 @@ public final class MoeLens implements AutoCloseable {
         return GraphSurgery.expose(proto, hooks).model();
     }
 
-    private static OrtRunner open(Path model, ModelProto edited, OrtRunner.Config cfg, List<OrtRunner> opened) {
-        OrtRunner r = OrtRunner.openEdited(new OrtRunner.Config(model, cfg.device(), cfg.threads(), cfg.optimization()),
-                edited);
+    private static OrtRunner open(ModelProto edited, OrtRunner.Config cfg, List<OrtRunner> opened) {
+        OrtRunner r = OrtRunner.openEdited(cfg, edited);
         opened.add(r);
         return r;
     }
