@@ -3,6 +3,7 @@ package dev.moescope.cli.bench;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.BuildInfo;
 import dev.moescope.core.error.Require;
+import dev.moescope.core.io.FileTrees;
 import dev.moescope.core.json.Json;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.store.ActivationStore;
@@ -27,7 +28,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -99,12 +99,12 @@ public final class StoreBench implements Callable<Integer> {
             Path warm = scratch.resolve("warm-up");
             write(warm, StoreCompression.NONE, warmRows, docLength, pool);
             rawWrite(scratch.resolve("warm-up-raw"), warmRows, docLength, pool);
-            deleteTree(scratch.resolve("warm-up-raw"), null);
+            FileTrees.delete(scratch.resolve("warm-up-raw"));
             write(scratch.resolve("warm-up-zstd"), StoreCompression.ZSTD, warmRows, docLength, pool);
             sequentialRead(warm);
             shuffledRead(warm);
-            deleteTree(warm, null);
-            deleteTree(scratch.resolve("warm-up-zstd"), null);
+            FileTrees.delete(warm);
+            FileTrees.delete(scratch.resolve("warm-up-zstd"));
             // writes: raw and store passes alternate, each after the previous pass's files are deleted, so both
             // meet the disk (and the page cache) in the same states; the median pass of each side is compared
             double[] raw = new double[writePasses];
@@ -112,10 +112,10 @@ public final class StoreBench implements Callable<Integer> {
             Path plain = scratch.resolve("plain");
             for (int pass = 0; pass < writePasses; pass++) {
                 if (Files.exists(plain)) {
-                    deleteTree(plain, null); // the last pass's store stays for the reads
+                    FileTrees.delete(plain); // the last pass's store stays for the reads
                 }
                 raw[pass] = rawWrite(scratch.resolve("raw"), rows, docLength, pool);
-                deleteTree(scratch.resolve("raw"), null);
+                FileTrees.delete(scratch.resolve("raw"));
                 store[pass] = write(plain, StoreCompression.NONE, rows, docLength, pool);
             }
             double rawWrite = median(raw);
@@ -176,7 +176,7 @@ public final class StoreBench implements Callable<Integer> {
             Json.write(summaryDir.resolve("summary.json"), results);
         } finally {
             if (dir == null) {
-                deleteTree(scratch, outDir == null ? null : outDir);
+                FileTrees.delete(scratch); // a temporary directory: --out is never inside it
             }
         }
         out.flush();
@@ -333,16 +333,6 @@ public final class StoreBench implements Callable<Integer> {
     private static long sizeOf(Path dir) throws IOException {
         try (Stream<Path> s = Files.walk(dir)) {
             return s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
-        }
-    }
-
-    private static void deleteTree(Path root, Path keep) throws IOException {
-        try (Stream<Path> walk = Files.walk(root)) {
-            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
-                if (keep == null || !p.startsWith(keep)) {
-                    Files.deleteIfExists(p);
-                }
-            }
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.moescope.cli.toy;
 import dev.moescope.cli.CommonOptions;
 import dev.moescope.core.error.MoescopeException;
 import dev.moescope.core.error.PreviousRun;
+import dev.moescope.core.io.FileTrees;
 import dev.moescope.core.provenance.Provenance;
 import dev.moescope.toy.experiments.ConsoleSummary;
 import dev.moescope.toy.experiments.Experiment;
@@ -120,14 +121,8 @@ public final class ReproduceCommand implements Callable<Integer> {
     }
 
     private static void deleteCheckpoints(Path dir) {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
-        try (var files = Files.list(dir)) {
-            for (Path f : (Iterable<Path>) files::iterator) {
-                Files.delete(f);
-            }
-            Files.delete(dir);
+        try {
+            FileTrees.delete(dir);
         } catch (IOException ex) {
             throw MoescopeException.failure(dir + ": cannot remove the finished run's checkpoints: "
                     + ex.getMessage(), ex);
