@@ -274,6 +274,10 @@ public final class Figures {
                 .yAxisTitle(yLabel).build();
         chart.getStyler().setXAxisLogarithmic(logX);
         chart.getStyler().setYAxisLogarithmic(logY);
+        // XChart labels only powers of ten on a log axis; a curve spanning less than two decades would then get
+        // one label or none, so such an axis is labelled at every 1..9 multiple instead.
+        chart.getStyler().setXAxisLogarithmicDecadeOnly(decades(series, 0) >= 2);
+        chart.getStyler().setYAxisLogarithmicDecadeOnly(decades(series, 1) >= 2);
         chart.getStyler().setChartBackgroundColor(Color.WHITE);
         int ci = 0;
         for (Map.Entry<String, double[][]> e : series.entrySet()) {
@@ -305,6 +309,21 @@ public final class Figures {
         } catch (IOException e) {
             throw MoescopeException.failure(file + ": cannot write plot: " + e.getMessage(), e);
         }
+    }
+
+    /** How many powers of ten the positive values of one coordinate (0 = x, 1 = y) of all series span. */
+    static double decades(Map<String, double[][]> series, int axis) {
+        double lo = Double.POSITIVE_INFINITY;
+        double hi = 0;
+        for (double[][] v : series.values()) {
+            for (double a : v[axis]) {
+                if (a > 0 && Double.isFinite(a)) {
+                    lo = Math.min(lo, a);
+                    hi = Math.max(hi, a);
+                }
+            }
+        }
+        return hi > 0 ? Math.log10(hi / lo) : 0;
     }
 
     /** A box plot per configuration (Fig 4 companion): whiskers at min/max, box at quartiles, line at median. */
