@@ -42,9 +42,11 @@ def held_out_loss_sd(doc, fam):
     that field existed; the file holds every instance's `held_out_loss`, point-major)."""
     if 'sd_held_out_loss' in fam:
         return fam['sd_held_out_loss']
-    runs = doc['results']['runs_per_point']
-    file = os.path.join(doc['_dir'], f"{doc['results'].get('experiment', 'loss')}-"
-                        f"{fam['label'].replace(' ', '_').replace('=', '')}.safetensors")
+    r = doc['results']
+    runs = r['runs_per_point']
+    # `files` lists the families' weights first, in the order of `families`
+    weights = [f for f in r['files'] if f.endswith('.safetensors')]
+    file = os.path.join(doc['_dir'], weights[r['families'].index(fam)])
     losses = safetensors_f32(file, 'held_out_loss')
     sd = []
     for c in range(len(losses) // runs):
