@@ -2,7 +2,8 @@
 # Regenerates toy-models/REPRODUCTION.md from the run directories of the sessions that produced them (see the
 # report for each run's command). The first --runs directory holding a run wins: /tmp/toy-full5 holds the fourth and
 # fifth sessions' runs (Fig 4 B.E2, B.E3, C.E3, the 5-run loss figure (resumed in the fifth session with the same
-# jar) and the 10-seed Fig 4 B.E1, C.E1 and C.E2), /tmp/toy-full4 the third
+# jar) and the 10-seed Fig 4 B.E1, C.E1 and C.E2) and the sixth session's (the 10-seed Fig 4 B.E2, B.E3 and C.E3,
+# same jar), /tmp/toy-full4 the third
 # session's runs (fig3 and fig4-full-A.E2 are links to the stages of `moescope demo --full --out /tmp/demo-full`),
 # /tmp/toy-full3 the second session's, /tmp/toy-full and /tmp/toy-quick2 the first's.
 # Commits: the run directories were produced by jars built from these commits of branch `toy`.
