@@ -111,9 +111,7 @@ public final class StoreBench implements Callable<Integer> {
             double[] store = new double[writePasses];
             Path plain = scratch.resolve("plain");
             for (int pass = 0; pass < writePasses; pass++) {
-                if (Files.exists(plain)) {
-                    FileTrees.delete(plain); // the last pass's store stays for the reads
-                }
+                FileTrees.delete(plain); // the previous pass's store, if any; the last pass's stays for the reads
                 raw[pass] = rawWrite(scratch.resolve("raw"), rows, docLength, pool);
                 FileTrees.delete(scratch.resolve("raw"));
                 store[pass] = write(plain, StoreCompression.NONE, rows, docLength, pool);
